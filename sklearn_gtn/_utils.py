@@ -1,0 +1,128 @@
+"""Small helpers shared by the labeling engine and the estimators (no scikit-learn)."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = ["resolve_device", "as_float64_tensor", "float32_matmul_highest"]
+
+
+def resolve_device(device, *, name: str = "device") -> torch.device:
+    """Turn a user's ``device`` argument into a :class:`torch.device`.
+
+    ``"auto"`` means CUDA when available, else CPU. ``"cuda"`` (or ``"cuda:N"``)
+    on a machine without CUDA is an error, not a silent fall back to the CPU.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}, str or torch.device
+        The requested device.
+    name : str, default="device"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    torch.device
+    """
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        if device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"{name}={device!r} is not a valid device; use 'auto', 'cpu', "
+                "'cuda' or 'cuda:N'."
+            ) from exc
+    else:
+        raise TypeError(
+            f"{name} must be 'auto', a device string or a torch.device, "
+            f"got {type(device).__name__}."
+        )
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"{name}={device!r} was requested but CUDA is not available on "
+                "this machine; use device='auto' or 'cpu'."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{name}={device!r}: this machine has only "
+                f"{torch.cuda.device_count()} CUDA device(s)."
+            )
+    elif dev.type != "cpu":
+        raise ValueError(
+            f"{name}={device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
+        )
+    return dev
+
+
+def as_float64_tensor(A, *, name: str) -> torch.Tensor:
+    """Validate a 2-D real array (NumPy, torch or array-like) and return float64.
+
+    The returned tensor stays on the input's device when ``A`` is a tensor and is
+    on the CPU otherwise. Raises ``TypeError`` for non-numeric or complex data and
+    ``ValueError`` for wrong shapes, empty arrays and non-finite values.
+    """
+    if isinstance(A, torch.Tensor):
+        if A.is_complex():
+            raise TypeError(f"{name} must be real-valued, got a complex tensor.")
+        if A.dtype == torch.bool:
+            A = A.to(torch.float64)
+        t = A.detach()
+    else:
+        if hasattr(A, "toarray") or type(A).__module__.startswith("scipy.sparse"):
+            raise TypeError(
+                f"{name} is a sparse matrix; pass a dense array (e.g. {name}.toarray())."
+            )
+        arr = np.asarray(A)
+        if arr.dtype.kind == "c":
+            raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}.")
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{name} must hold numbers, got an array of dtype {arr.dtype}."
+            )
+        t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float64))
+    if t.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features), got "
+            f"{t.ndim}-D with shape {tuple(t.shape)}; reshape 1-D data with "
+            ".reshape(-1, 1)."
+        )
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)}).")
+    t = t.to(torch.float64)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return t.contiguous()
+
+
+def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as int if it is an integer >= ``minimum``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+@contextlib.contextmanager
+def float32_matmul_highest():
+    """Run float32 matrix products in full IEEE precision (no TF32/bf16 shortcut).
+
+    The labeling engine bounds the error of its float32 screening products; a
+    user's global ``torch.set_float32_matmul_precision("high")`` must not loosen
+    that bound behind its back. The previous setting is restored on exit.
+    """
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(previous)
