@@ -57,6 +57,17 @@ COSINE_EPS = 1e-6
 _CHUNK = 64  # columns per chunk in the two-stage top-k
 _K_START = 16  # candidates per y in the screening step
 _K_MAX = 512
+# k-d tree screening (CPU): dimensions, minimum size, at most this many
+# non-unit groups (zero or tiny rows), which join every candidate list
+_TREE_MIN_D, _TREE_MAX_D = 2, 8
+_TREE_MIN_GROUPS = 2048
+_TREE_MAX_SHORT = 32
+_TREE_K = 6
+_TREE_BLOCK = 4096
+_MAX_SWEEPS = 64
+# how a block is resolved on each device type: a Python walk on the CPU
+# (no iteration count to pay), vectorised fixed-point sweeps on a GPU
+_RESOLVER = {"cpu": "sequential", "cuda": "fixpoint"}
 
 
 def label_pairs(
@@ -270,10 +281,28 @@ class _Labeler:
             self.sdtype = torch.float64
             self.eps = (d + 2) * 2.0**-50
         self.V_s = V.to(self.sdtype)
-        del V
         self.free_gid = torch.arange(self.n_groups, device=self.dev)
         self.U_s = reps.to(self.sdtype)
-        del reps
+
+        # 4. on the CPU in low dimension a k-d tree proposes the candidates
+        #    (sub-quadratic); the screening product serves everything else
+        self.tree = None
+        self.use_tree = (
+            self.dev.type == "cpu"
+            and _TREE_MIN_D <= d <= _TREE_MAX_D
+            and self.n_groups >= _TREE_MIN_GROUPS
+        )
+        if self.use_tree:
+            rep_norm = canonical_norms(reps)
+            unit = (rep_norm > 1 - 1e-9) & (rep_norm < 1 + 1e-9)
+            self.short_gid = (~unit).nonzero().squeeze(1)
+            self.use_tree = self.short_gid.numel() <= _TREE_MAX_SHORT
+            self.unit_gid = unit.nonzero().squeeze(1)
+            self.reps_np = reps.numpy()
+            self.V_np = V.numpy()
+            v_norm = canonical_norms(V)
+            self.y_not_unit = ((v_norm < 1 - 1e-9) | (v_norm > 1 + 1e-9)).numpy()
+        del V, reps
 
         itemsize = 4 if self.sdtype == torch.float32 else 8
         if max_memory is None:
@@ -286,9 +315,14 @@ class _Labeler:
         self.max_cells = max(1, int(max_memory // (itemsize * 1.25)))
         self.block_cap = 16384 if self.dev.type == "cuda" else 4096
         self.k = _K_START
+        self.workers = max(1, torch.get_num_threads())
         self.match_sorted = torch.empty(self.n_y, dtype=torch.long, device=self.dev)
         self.free_capacity = self.n_x
         self._buf = None
+        if _RESOLVER[self.dev.type] == "sequential":
+            self._rem = self.cap.tolist()
+            self._head = self.head.tolist()
+            self._members = self.members.tolist()
 
     # -- screening ---------------------------------------------------------
     def _similarities(self, Vb):
@@ -329,26 +363,185 @@ class _Labeler:
         bound = vals.amin(dim=1).to(torch.float64) + self.eps
         return self.free_gid[cand_local], bound
 
-    def _scan_one(self, i, used):
-        """Exact choice of sorted y ``i`` given per-group counts ``used``."""
-        s = self.U_s @ self.V_s[i]
-        remaining = self.cap[self.free_gid] - used[self.free_gid]
-        s = s.masked_fill(remaining <= 0, -math.inf)
+    def _tree_screen(self, lo, hi):
+        """Candidates from a k-d tree over the unit vectors of free groups.
+
+        For unit vectors ``u, v``, ``u . v = 1 - |u - v|^2 / 2``, so the ``k``
+        nearest in Euclidean distance are the ``k`` most similar, and every
+        vector outside the list has cosine at most ``1 - dist_k^2 / 2``
+        (plus a slack far above the rounding of either side). The tree may
+        hold groups taken since it was built: a list over a superset of the
+        free set stays valid. It is rebuilt once half of it is taken.
+        """
+        from scipy.spatial import cKDTree
+
+        if self.tree is not None:
+            alive = int((self.cap[self.tree_gid] > 0).sum())
+            if alive < 0.5 * self.tree_gid.numel():
+                self.tree = None
+        if self.tree is None:
+            gid = self.unit_gid[self.cap[self.unit_gid] > 0]
+            self.tree_gid = gid
+            self.tree = (
+                cKDTree(self.reps_np[gid.numpy()], leafsize=32) if gid.numel() else None
+            )
+            alive = gid.numel()
+        size = self.tree_gid.numel()
+        k = min(size, _TREE_K * max(1, round(size / max(alive, 1))))
+        return self._tree_query(lo, hi, k)
+
+    def _tree_query(self, lo, hi, k):
+        """The ``k`` nearest tree entries of sorted y's ``lo:hi`` (plus the
+        short groups) and the cosine bound for everything left out."""
+        B = hi - lo
+        size = self.tree_gid.numel()
+        parts, bound = [], torch.full((B,), -math.inf, dtype=torch.float64)
+        if size:
+            k = min(k, size)
+            dist, ti = self.tree.query(self.V_np[lo:hi], k=k, workers=self.workers)
+            dist, ti = dist.reshape(B, k), ti.reshape(B, k)
+            parts.append(self.tree_gid[torch.from_numpy(ti)])
+            if k < size:
+                bound = torch.from_numpy(1.0 - 0.5 * dist[:, -1] ** 2 + 1e-12)
+        if self.short_gid.numel():
+            parts.append(self.short_gid.expand(B, -1))
+        bound[torch.from_numpy(self.y_not_unit[lo:hi])] = math.inf
+        return torch.cat(parts, dim=1), bound
+
+    def _tree_rescue(self, i):
+        """Exact choice of sorted y ``i`` from longer tree lists, or -1."""
+        rem, head, members = self._rem, self._head, self._members
+        k = 4 * _TREE_K
+        while True:
+            cand, bound = self._tree_query(i, i + 1, k)
+            c = _exact_cos(self.VT[:, i : i + 1], self.UT, cand)[0].tolist()
+            b = float(bound[0])
+            best, best_c, best_h = -1, -math.inf, 0
+            for g, cg in zip(cand[0].tolist(), c, strict=True):
+                if cg > b and rem[g] > 0:
+                    h = members[head[g]]
+                    if cg > best_c or (cg == best_c and h < best_h):
+                        best, best_c, best_h = g, cg, h
+            if best >= 0 or b == -math.inf or k >= self.tree_gid.numel():
+                return best
+            k *= 4
+
+    def _scan_one(self, i, used=None):
+        """Exact choice of sorted y ``i``: the best free group, ties by head.
+
+        ``used`` counts groups already taken in the current block but not yet
+        applied to ``cap``/``head`` (``None``: everything is applied).
+        """
+        free_cap = self.cap[self.free_gid]
+        if used is not None:
+            free_cap = free_cap - used[self.free_gid]
+        s = (self.U_s @ self.V_s[i]).masked_fill(free_cap <= 0, -math.inf)
         smax = s.max()
         cand = self.free_gid[(s >= smax - 2 * self.eps).nonzero().squeeze(1)]
         c = _exact_cos(self.VT[:, i : i + 1], self.UT, cand[None, :])[0]
-        tie = c == c.max()
-        heads = self.members[self.head[cand] + used[cand]]
-        heads = heads.masked_fill(~tie, torch.iinfo(torch.long).max)
+        head = self.head[cand] if used is None else self.head[cand] + used[cand]
+        heads = self.members[head].masked_fill(
+            c != c.max(), torch.iinfo(torch.long).max
+        )
         return cand[heads.argmin()]
 
     # -- resolving ----------------------------------------------------------
+    def _candidates(self, lo, hi, tree):
+        """Candidate groups, their exact cosines and certification bounds."""
+        if tree:
+            cand, bound = self._tree_screen(lo, hi)
+        else:
+            cand, bound = self._screen(lo, hi, self.k)
+        c = _exact_cos(self.VT[:, lo:hi], self.UT, cand)
+        return cand, c, bound
+
     def _resolve_block(self, lo, hi):
         """Resolve sorted y's ``lo:hi``; returns how many were committed."""
-        k = self.k
-        cand, bound = self._screen(lo, hi, k)
-        B = hi - lo
-        c = _exact_cos(self.VT[:, lo:hi], self.UT, cand)
+        tree = self.use_tree and self.free_capacity >= _TREE_MIN_GROUPS
+        cand, c, bound = self._candidates(lo, hi, tree)
+        if _RESOLVER[self.dev.type] == "sequential":
+            return self._resolve_sequential(lo, cand, c, bound, tree)
+        return self._resolve_fixpoint(lo, cand, c, bound)
+
+    def _resolve_sequential(self, lo, cand, c, bound, tree):
+        """Walk the block in order in Python; each y takes its first free
+        certified candidate. Lists are ordered by (cosine desc, head asc);
+        rows with exactly tied cosines re-check the heads as they are now.
+        """
+        B = cand.shape[0]
+        last = self.members.shape[0] - 1  # heads of used-up groups point past it
+        order = self.members[self.head[cand].clamp_max(last)].argsort(
+            dim=1, stable=True
+        )
+        cand, c = cand.gather(1, order), c.gather(1, order)
+        order = c.argsort(dim=1, descending=True, stable=True)
+        cand, c = cand.gather(1, order), c.gather(1, order)
+        cert = c > bound[:, None]
+        n_cert = cert.sum(dim=1).tolist()
+        tied = set(
+            ((c[:, 1:] == c[:, :-1]) & cert[:, 1:])
+            .any(dim=1)
+            .nonzero()
+            .flatten()
+            .tolist()
+        )
+        rows = cand.tolist()
+        rem, head, members = self._rem, self._head, self._members
+        chosen = [0] * B
+        out = [0] * B
+        n_rescue = applied = 0
+        for i in range(B):
+            row = rows[i]
+            g = -1
+            for t in range(n_cert[i]):
+                if rem[row[t]] > 0:
+                    g = row[t]
+                    break
+            if g >= 0 and i in tied:
+                ci = c[i].tolist()
+                best = members[head[g]]
+                for u in range(t + 1, n_cert[i]):
+                    if ci[u] != ci[t]:
+                        break
+                    h = row[u]
+                    if rem[h] > 0 and members[head[h]] < best:
+                        g, best = h, members[head[h]]
+            if g < 0:
+                n_rescue += 1
+                if tree:
+                    g = self._tree_rescue(lo + i)
+                if g < 0:
+                    self._apply(chosen[applied:i])  # the scan reads torch state
+                    applied = i
+                    g = int(self._scan_one(lo + i))
+            rem[g] -= 1
+            out[i] = members[head[g]]
+            head[g] += 1
+            chosen[i] = g
+        self.match_sorted[lo : lo + B] = torch.tensor(out, device=self.dev)
+        self._apply(chosen[applied:])
+        self.free_capacity -= B
+        if n_rescue > max(8, B // 32):
+            self.k = min(2 * self.k, _K_MAX)
+        return B
+
+    def _apply(self, chosen):
+        """Apply Python-side choices to the torch ``cap``/``head`` (once)."""
+        if not chosen:
+            return
+        ch = torch.tensor(chosen, device=self.dev)
+        counts = torch.zeros(self.n_groups, dtype=torch.long, device=self.dev)
+        counts.index_add_(0, ch, torch.ones_like(ch))
+        self.head += counts
+        self.cap -= counts
+
+    def _resolve_fixpoint(self, lo, cand, c, bound):
+        """Vectorised resolve (for GPUs): iterate "each y takes its best
+        certified candidate not taken by an earlier y of the block" to its
+        fixed point, which is the sequential answer. After ``_MAX_SWEEPS``
+        sweeps the settled prefix is committed and the rest re-screened.
+        """
+        B = cand.shape[0]
         cert = c > bound[:, None]
         cap_c = self.cap[cand]
         head_c = self.head[cand]
@@ -359,28 +552,27 @@ class _Labeler:
         last_member = self.members.shape[0] - 1
         choice = torch.full((B,), -1, dtype=torch.long, device=self.dev)
         fixed = torch.zeros(B, dtype=torch.bool, device=self.dev)
-        n_scans = 0
+        n_scans, sweeps = 0, 0
         scan_limit = max(8, B // 64)
         while True:
             valid = choice >= 0
             keys = (choice * B + idx)[valid].sort().values
             before = torch.searchsorted(keys, q) - torch.searchsorted(keys, q_lo)
             avail = cert & (before < cap_c)
-            cm = torch.where(avail, c, -math.inf)
-            cmax = cm.amax(dim=1)
+            cmax = torch.where(avail, c, -math.inf).amax(dim=1)
             tie = avail & (c == cmax[:, None])
             heads = self.members[(head_c + before).clamp_max(last_member)]
-            heads = heads.masked_fill(~tie, big)
-            t = heads.argmin(dim=1)
+            t = heads.masked_fill(~tie, big).argmin(dim=1)
             new = torch.where(avail.any(dim=1), cand[idx, t], -1)
             new = torch.where(fixed, choice, new)
+            sweeps += 1
             if torch.equal(new, choice):
                 exhausted = (choice < 0).nonzero()
                 if exhausted.numel() == 0:
                     m = B
                     break
                 e = int(exhausted[0, 0])
-                if n_scans >= scan_limit:
+                if e > 0 and n_scans >= scan_limit:
                     m = e
                     break
                 used = torch.zeros(self.n_groups, dtype=torch.long, device=self.dev)
@@ -389,11 +581,17 @@ class _Labeler:
                 fixed[e] = True
                 n_scans += 1
                 continue
+            if sweeps >= _MAX_SWEEPS:
+                # rows before the first change (and before the first
+                # exhausted row) no longer depend on anything that moves
+                unsettled = (new != choice) | (new < 0)
+                m = int(unsettled.nonzero()[0, 0])
+                if m > 0:
+                    break
             choice = new
-        if n_scans >= scan_limit:
+        if m < B:
             self.k = min(2 * self.k, _K_MAX)
-        if m > 0:
-            self._commit(lo, choice[:m])
+        self._commit(lo, choice[:m])
         return m
 
     def _commit(self, lo, ch):
@@ -416,13 +614,16 @@ class _Labeler:
             self.U_s = self.U_s[alive]
 
     def _block_rows(self):
-        G = self.U_s.shape[0]
-        B = self.block_size or min(self.block_cap, max(1, self.max_cells // max(G, 1)))
-        # keep contention inside a block moderate: a block takes at most
-        # an eighth of what is still free
-        if self.block_size is None:
-            B = min(B, max(1, self.free_capacity // 8))
-        return B
+        if self.block_size is not None:
+            return self.block_size
+        if self.use_tree and self.free_capacity >= _TREE_MIN_GROUPS:
+            B = _TREE_BLOCK
+        else:
+            G = self.U_s.shape[0]
+            B = min(self.block_cap, max(1, self.max_cells // max(G, 1)))
+        # keep contention inside a block moderate (a block takes at most a
+        # quarter of what is still free), so few lists run out of candidates
+        return min(B, max(1, self.free_capacity // 4))
 
     def run(self):
         from tqdm.auto import tqdm
