@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One prepared run for a GPU machine (the `device` tool): the GPU tests, the
+# CPU-suite rerun on CUDA, and the GPU benchmarks, ending in short tables.
+#
+#   bash benchmarks/gpu_check.sh            # from the repository root
+#
+# skorch is not installed on the GPU machine: carry it as wheels in .whl/
+# (see the device tool's README); they are installed into /tmp/site here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONUNBUFFERED=1
+if compgen -G ".whl/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+        --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+
+echo "== GPU-only tests (marker cuda)"
+python3 -m pytest -q -p no:cacheprovider -m cuda tests 2>&1 | tail -n 15
+echo "== labeling exactness suite rerun with --device cuda"
+python3 -m pytest -q -p no:cacheprovider tests/test_labeling.py --device cuda 2>&1 | tail -n 5
+echo "== labeling benchmark (GPU)"
+python3 benchmarks/bench_labeling.py --device cuda --repeat 5
+for b in benchmarks/bench_*_gpu.py; do
+    [ -e "$b" ] || continue
+    echo "== $b"
+    python3 "$b"
+done
