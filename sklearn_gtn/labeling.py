@@ -62,7 +62,9 @@ _K_MAX = 512
 _TREE_MIN_D, _TREE_MAX_D = 2, 8
 _TREE_MIN_GROUPS = 2048
 _TREE_MAX_SHORT = 32
-_TREE_K = 6
+_TREE_K = 6  # candidates per y from the tree (d >= 4); more in d <= 3 where
+# the free set thins out along curves and lists run out more often
+_TREE_K_LOW_D = {2: 16, 3: 10}
 _TREE_BLOCK = 4096
 _MAX_SWEEPS = 64
 # how a block is resolved on each device type: a Python walk on the CPU
@@ -296,6 +298,7 @@ class _Labeler:
             rep_norm = canonical_norms(reps)
             unit = (rep_norm > 1 - 1e-9) & (rep_norm < 1 + 1e-9)
             self.short_gid = (~unit).nonzero().squeeze(1)
+            self.short_np = self.short_gid.numpy()
             self.use_tree = self.short_gid.numel() <= _TREE_MAX_SHORT
             self.unit_gid = unit.nonzero().squeeze(1)
             self.reps_np = reps.numpy()
@@ -382,12 +385,14 @@ class _Labeler:
         if self.tree is None:
             gid = self.unit_gid[self.cap[self.unit_gid] > 0]
             self.tree_gid = gid
+            self.tree_gid_np = gid.numpy()
             self.tree = (
                 cKDTree(self.reps_np[gid.numpy()], leafsize=32) if gid.numel() else None
             )
             alive = gid.numel()
         size = self.tree_gid.numel()
-        k = min(size, _TREE_K * max(1, round(size / max(alive, 1))))
+        k = _TREE_K_LOW_D.get(self.d, _TREE_K)
+        k = min(size, k * max(1, round(size / max(alive, 1))))
         return self._tree_query(lo, hi, k)
 
     def _tree_query(self, lo, hi, k):
@@ -409,22 +414,37 @@ class _Labeler:
         return torch.cat(parts, dim=1), bound
 
     def _tree_rescue(self, i):
-        """Exact choice of sorted y ``i`` from longer tree lists, or -1."""
+        """Exact choice of sorted y ``i`` from longer tree lists, or -1.
+
+        NumPy and Python only (a rescue is one row; torch's per-call overhead
+        would dominate). The cosine is the canonical expression, evaluated in
+        the same order as :func:`_exact_cos`, hence bit-identical.
+        """
+        if self.y_not_unit[i]:
+            return -1
         rem, head, members = self._rem, self._head, self._members
-        k = 4 * _TREE_K
+        v = self.V_np[i]
+        size = len(self.tree_gid_np)
+        k = min(4 * _TREE_K, size)
         while True:
-            cand, bound = self._tree_query(i, i + 1, k)
-            c = _exact_cos(self.VT[:, i : i + 1], self.UT, cand)[0].tolist()
-            b = float(bound[0])
+            dist, ti = self.tree.query(v, k=k)
+            g = np.concatenate([self.tree_gid_np[np.atleast_1d(ti)], self.short_np])
+            u = self.reps_np[g]
+            c = v[0] * u[:, 0]
+            for j in range(1, u.shape[1]):
+                c = c + v[j] * u[:, j]
+            b = 1.0 - 0.5 * float(np.atleast_1d(dist)[-1]) ** 2 + 1e-12
+            if k >= size:
+                b = -math.inf
             best, best_c, best_h = -1, -math.inf, 0
-            for g, cg in zip(cand[0].tolist(), c, strict=True):
-                if cg > b and rem[g] > 0:
-                    h = members[head[g]]
+            for gg, cg in zip(g.tolist(), c.tolist(), strict=True):
+                if cg > b and rem[gg] > 0:
+                    h = members[head[gg]]
                     if cg > best_c or (cg == best_c and h < best_h):
-                        best, best_c, best_h = g, cg, h
-            if best >= 0 or b == -math.inf or k >= self.tree_gid.numel():
+                        best, best_c, best_h = gg, cg, h
+            if best >= 0 or k >= size:
                 return best
-            k *= 4
+            k = min(4 * k, size)
 
     def _scan_one(self, i, used=None):
         """Exact choice of sorted y ``i``: the best free group, ties by head.
@@ -465,17 +485,14 @@ class _Labeler:
 
     def _resolve_sequential(self, lo, cand, c, bound, tree):
         """Walk the block in order in Python; each y takes its first free
-        certified candidate. Lists are ordered by (cosine desc, head asc);
-        rows with exactly tied cosines re-check the heads as they are now.
+        certified candidate. Lists are ordered by cosine; among exactly tied
+        cosines the group whose first free ``x`` comes first in norm order
+        wins, checked against the heads as they are at that ``y``'s turn.
         """
         B = cand.shape[0]
-        last = self.members.shape[0] - 1  # heads of used-up groups point past it
-        order = self.members[self.head[cand].clamp_max(last)].argsort(
-            dim=1, stable=True
-        )
-        cand, c = cand.gather(1, order), c.gather(1, order)
-        order = c.argsort(dim=1, descending=True, stable=True)
-        cand, c = cand.gather(1, order), c.gather(1, order)
+        # by cosine only: exact ties are re-ordered by their current heads below
+        c, order = c.sort(dim=1, descending=True)
+        cand = cand.gather(1, order)
         cert = c > bound[:, None]
         n_cert = cert.sum(dim=1).tolist()
         tied = set(

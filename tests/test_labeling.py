@@ -22,6 +22,7 @@ def engine(request, monkeypatch):
     if request.param == "tree":
         monkeypatch.setattr(labeling, "_TREE_MIN_GROUPS", 16)
         monkeypatch.setattr(labeling, "_TREE_K", 2)
+        monkeypatch.setattr(labeling, "_TREE_K_LOW_D", {})
         monkeypatch.setattr(labeling, "_TREE_BLOCK", 97)
     elif request.param == "fixpoint":
         monkeypatch.setitem(labeling._RESOLVER, "cpu", "fixpoint")
