@@ -67,6 +67,7 @@ _TREE_K = 6  # candidates per y from the tree (d >= 4); more in d <= 3 where
 _TREE_K_LOW_D = {2: 16, 3: 10}
 _TREE_BLOCK = 4096
 _MAX_SWEEPS = 64
+_MIN_CELLS = 1 << 16  # smallest similarity block tried after out-of-memory
 # how a block is resolved on each device type: a Python walk on the CPU
 # (no iteration count to pay), vectorised fixed-point sweeps on a GPU
 _RESOLVER = {"cpu": "sequential", "cuda": "fixpoint"}
@@ -106,7 +107,8 @@ def label_pairs(
         from ``max_memory`` and the number of free rows.
     max_memory : int, default=None
         Bytes allowed for one block of similarities. ``None`` uses 256 MiB on
-        the CPU and a quarter of the free memory (at most 4 GiB) on a GPU.
+        the CPU and a quarter of the free memory (at most 4 GiB) on a GPU,
+        where an out-of-memory error makes the block retry four times smaller.
         Never an ``n x n`` matrix: extra memory is ``O(n d + block * n)``.
 
     Returns
@@ -420,7 +422,7 @@ class _Labeler:
         would dominate). The cosine is the canonical expression, evaluated in
         the same order as :func:`_exact_cos`, hence bit-identical.
         """
-        if self.y_not_unit[i]:
+        if self.y_not_unit[i] or self.tree is None:
             return -1
         rem, head, members = self._rem, self._head, self._members
         v = self.V_np[i]
@@ -612,15 +614,18 @@ class _Labeler:
         return m
 
     def _commit(self, lo, ch):
+        """Record the block's pairs; everything is computed before anything
+        is changed, so an out-of-memory error leaves the state as it was."""
         m = ch.shape[0]
         idx = torch.arange(m, device=self.dev)
         keys = (ch * m + idx).sort().values
         rank = torch.searchsorted(keys, ch * m + idx) - torch.searchsorted(keys, ch * m)
-        self.match_sorted[lo : lo + m] = self.members[self.head[ch] + rank]
+        pairs = self.members[self.head[ch] + rank]
         counts = torch.zeros(self.n_groups, dtype=torch.long, device=self.dev)
         counts.index_add_(0, ch, torch.ones_like(ch))
-        self.head += counts
-        self.cap -= counts
+        head, cap = self.head + counts, self.cap - counts
+        self.match_sorted[lo : lo + m] = pairs
+        self.head, self.cap = head, cap
         self.free_capacity -= m
 
     def _compact(self):
@@ -651,7 +656,17 @@ class _Labeler:
         ) as bar:
             while lo < self.n_y:
                 hi = min(self.n_y, lo + self._block_rows())
-                m = self._resolve_block(lo, hi)
+                try:
+                    m = self._resolve_block(lo, hi)
+                except torch.cuda.OutOfMemoryError:
+                    # nothing of the block was committed: retry smaller
+                    if self.max_cells <= _MIN_CELLS:
+                        raise
+                    self.max_cells //= 4
+                    self._buf = None
+                    if self.dev.type == "cuda":
+                        torch.cuda.empty_cache()
+                    continue
                 lo += m
                 bar.update(m)
                 self._compact()

@@ -312,3 +312,24 @@ def test_many_random_configurations_match_naive_loop(engine):
         if rng.rand() < 0.3:
             Y = np.round(Y)  # structured draws: ties on the Y side too
         _check(X, Y)
+
+
+def test_out_of_memory_retries_smaller_blocks(monkeypatch):
+    # the first large similarity block "runs out of memory"; the engine must
+    # retry with smaller blocks and still return the exact pairs
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((1500, 16))
+    Y = rng.standard_normal((1500, 16))
+    monkeypatch.setattr(labeling, "_MIN_CELLS", 1000)
+    original = labeling._Labeler._similarities
+    calls = {"oom": 0}
+
+    def flaky(self, Vb):
+        if Vb.shape[0] * self.U_s.shape[0] > 100_000:
+            calls["oom"] += 1
+            raise torch.cuda.OutOfMemoryError("simulated")
+        return original(self, Vb)
+
+    monkeypatch.setattr(labeling._Labeler, "_similarities", flaky)
+    _check(X, Y)
+    assert calls["oom"] >= 1
