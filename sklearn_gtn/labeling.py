@@ -107,7 +107,7 @@ def label_pairs(
         from ``max_memory`` and the number of free rows.
     max_memory : int, default=None
         Bytes allowed for one block of similarities. ``None`` uses 256 MiB on
-        the CPU and a quarter of the free memory (at most 4 GiB) on a GPU,
+        the CPU and a quarter of the free memory (at most 16 GiB) on a GPU,
         where an out-of-memory error makes the block retry four times smaller.
         Never an ``n x n`` matrix: extra memory is ``O(n d + block * n)``.
 
@@ -313,7 +313,7 @@ class _Labeler:
         if max_memory is None:
             if self.dev.type == "cuda":
                 free, _ = torch.cuda.mem_get_info(self.dev)
-                max_memory = min(free // 4, 4 << 30)
+                max_memory = min(free // 4, 16 << 30)
             else:
                 max_memory = 256 << 20
         # similarity block plus the chunk maxima and gathers that go with it
