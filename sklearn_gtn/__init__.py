@@ -2,5 +2,13 @@
 
 from ._version import __version__
 from .labeling import label_pairs
+from .metrics import energy_distance
+from .sampler import GTNSampler, GTNVersionWarning
 
-__all__ = ["__version__", "label_pairs"]
+__all__ = [
+    "__version__",
+    "GTNSampler",
+    "GTNVersionWarning",
+    "energy_distance",
+    "label_pairs",
+]
