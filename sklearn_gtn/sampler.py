@@ -109,7 +109,14 @@ def _is_cuda_net(net):
     return net is not None and str(net.device).startswith("cuda")
 
 
-class GTNSampler(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class GTNSampler(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+    # no set_output wrapping: it would hide that ``transform`` is unavailable
+    # when ``fit_inverse=False`` (the wrapper always exists)
+    auto_wrap_output_keys=None,
+):
     """Generative Topological Network: sample by mapping normal draws onto data.
 
     ``fit`` pairs draws ``Y ~ N(0, I)`` (same dimension as ``X``) with the
@@ -368,7 +375,9 @@ class GTNSampler(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         tic = time.perf_counter()
         X_train = Z_train[label_pairs(Z_train, Y_train, device=device, verbose=verbose)]
         X_val = None
-        if n_val:
+        if not n_val:
+            Y_val = None
+        else:
             X_val = Z_val[label_pairs(Z_val, Y_val, device=device, verbose=verbose)]
         self.labeling_time_ = time.perf_counter() - tic
 
@@ -573,6 +582,26 @@ class GTNSampler(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         Z = (X - self.mean_) / self.scale_
         return self._run(self.inverse_net_.module_, Z, self.n_features_in_)
 
+    @available_if(_has_inverse)
+    def fit_transform(self, X, y=None):
+        """Fit, then return the normal codes of ``X``.
+
+        Available when ``fit_inverse=True``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Codes of ``X`` in the source space.
+        """
+        return self.fit(X, y).transform(X)
+
     def _n_steps(self, n_steps):
         return check_positive_int(n_steps, name="n_steps", minimum=2)
 
@@ -690,6 +719,9 @@ class GTNSampler(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimato
         tags = super().__sklearn_tags__()
         # CUDA kernels (atomics in backward passes) may differ run to run
         tags.non_deterministic = self.device != "cpu" and torch.cuda.is_available()
+        if not self.fit_inverse:
+            # without the inverse map there is no transform: a sampler only
+            tags.transformer_tags = None
         return tags
 
     # ---------------------------------------------------------------- pickle
