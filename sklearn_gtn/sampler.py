@@ -390,8 +390,11 @@ class GTNSampler(
         Y_val, X_val = as_tensor(Y_val), as_tensor(X_val)
         self.device_ = str(device)
         tic = time.perf_counter()
-        fork_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices, device_type=device.type):
+        # torch.manual_seed also seeds every CUDA device: fork all of them
+        cuda_devices = (
+            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        )
+        with torch.random.fork_rng(devices=cuda_devices, device_type="cuda"):
             torch.manual_seed(torch_seed)
             self.net_ = self._train(Y_train, X_train, Y_val, X_val, sizes, device)
             self.inverse_net_ = None

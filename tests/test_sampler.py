@@ -453,6 +453,17 @@ def test_grid_search_over_network_parameter(data):
     assert grid.best_estimator_.sample(3, random_state=0).shape == (3, 2)
 
 
+def test_net_to_cpu_copy_is_equivalent(fitted):
+    # the helper that __getstate__ applies to nets on a GPU, exercised on the CPU
+    twin = sampler_module._net_to_cpu(fitted.net_)
+    assert twin is not fitted.net_ and twin.device == "cpu"
+    codes = torch.randn(20, 2)
+    with torch.inference_mode():
+        assert torch.equal(twin.module_.eval()(codes), fitted.net_.module_(codes))
+    for state in twin.optimizer_.state.values():
+        assert all(v.device.type == "cpu" for v in state.values() if torch.is_tensor(v))
+
+
 @pytest.mark.cuda
 def test_cuda_fit_unpickles_on_cpu_only_machine(data, tmp_path):
     X, _ = data
