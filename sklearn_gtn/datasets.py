@@ -66,8 +66,8 @@ def swiss_roll_from_parameter(theta):
     --------
     >>> import numpy as np
     >>> from sklearn_gtn.datasets import swiss_roll_from_parameter
-    >>> swiss_roll_from_parameter([2 * np.pi]).round(6)
-    array([[6.283185, 0.      ]])
+    >>> swiss_roll_from_parameter([np.pi]).round(6)
+    array([[-3.141593,  0.      ]])
     """
     theta = np.asarray(theta, dtype=np.float64)
     if theta.ndim == 2 and theta.shape[1] == 1:
