@@ -201,9 +201,9 @@ class GTNSampler(
         initialisation and the batch order. An int gives a bit-identical fit
         on the CPU. The caller's global NumPy and torch generators are left
         untouched.
-    verbose : int, default=0
-        ``0`` is silent; ``1`` or more shows the labeling progress and a table
-        of training epochs.
+    verbose : int or bool, default=0
+        ``0`` is silent; ``1`` (or ``True``) or more shows the labeling
+        progress and a table of training epochs.
 
     Attributes
     ----------
@@ -342,7 +342,8 @@ class GTNSampler(
         check_positive_int(self.batch_size, name="batch_size")
         check_positive_int(self.max_epochs, name="max_epochs")
         check_positive_int(self.patience, name="patience")
-        check_positive_int(self.verbose, name="verbose", minimum=0)
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_positive_int(self.verbose, name="verbose", minimum=0)
         if self.labeling not in _LABELINGS:
             raise ValueError(
                 f"labeling must be one of {_LABELINGS}, got {self.labeling!r}."
