@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sklearn_gtn import GTNSampler, label_pairs
 from sklearn_gtn._modules import MLP
 from sklearn_gtn.datasets import make_uniform_square
+from sklearn_gtn.sampler import _torch_threads, _training_threads
 
 
 def _timed(fn, *args, **kwargs):
@@ -126,11 +127,15 @@ def main(argv=None):
         Yv = rng.standard_normal(Zv.shape)
         Xt = Zt[label_pairs(Zt, Yt, device="cpu")]
         Xv = Zv[label_pairs(Zv, Yv, device="cpu")]
+        # train with the thread count GTNSampler picks for this network, so
+        # the ratio measures the wrapper (skorch, callbacks), not threading
+        threads = _training_threads(torch.device("cpu"), bs, (50,) * 6, 2)
         tic = time.perf_counter()
-        hand_written_fit(
-            *(torch.as_tensor(A, dtype=torch.float32) for A in (Yt, Xt, Yv, Xv)),
-            epochs=epochs, batch_size=bs, lr=lr, seed=0,
-        )
+        with _torch_threads(threads):
+            hand_written_fit(
+                *(torch.as_tensor(A, dtype=torch.float32) for A in (Yt, Xt, Yv, Xv)),
+                epochs=epochs, batch_size=bs, lr=lr, seed=0,
+            )
         return time.perf_counter() - tic
 
     GTNSampler(**{**params, "max_epochs": 1}).fit(X)  # warm up
@@ -150,11 +155,11 @@ def main(argv=None):
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"median of {args.repeats} repeats")
-    print(f"{'measure':<42} {'ours [s]':>9} {'ref [s]':>9} {'ratio':>7}  target")
+    print(f"{'measure':<48} {'ours [s]':>9} {'ref [s]':>9} {'ratio':>7}  target")
     for name, ours, ref, ratio, target in rows:
-        print(f"{name:<42} {ours:9.4f} {ref:9.4f} {ratio:7.2f}  {target}")
-    print(f"{'sample() rate, default net, 2-D':<42} {rate:>19,.0f} samples/s  "
-          ">= 1,000,000/s")
+        print(f"{name:<48} {ours:9.4f} {ref:9.4f} {ratio:7.2f}  {target}")
+    print(f"{'sample() rate, 1,000,000 draws, default net, 2-D':<48} "
+          f"{rate:>19,.0f} /s  >= 1,000,000/s")
 
 
 if __name__ == "__main__":

@@ -166,7 +166,8 @@ class GTNSampler(
         ``MLPRegressor`` convention). The default is the paper's network for
         MNIST latents.
     negative_slope : float, default=0.5
-        Slope of the LeakyReLU activations for negative inputs.
+        Slope of the LeakyReLU activations for negative inputs; must be > 0 so
+        that the network can be invertible.
     batch_norm : bool, default=True
         Whether each hidden layer ends with a ``BatchNorm1d`` (as in the paper).
     lr : float, default=1e-3
@@ -332,6 +333,12 @@ class GTNSampler(
                 raise TypeError(f"{name} must be a real number, got {value!r}.")
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value!r}.")
+        if self.negative_slope <= 0:
+            raise ValueError(
+                "negative_slope must be > 0 (otherwise the activation is not "
+                "invertible and h cannot be a homeomorphism), got "
+                f"{self.negative_slope!r}."
+            )
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}.")
         if not 0 <= self.validation_fraction < 1:
@@ -353,6 +360,11 @@ class GTNSampler(
                 raise TypeError(
                     f"{name} must be a bool, got {getattr(self, name)!r}."
                 )
+        if self.batch_norm and self.batch_size < 2:
+            raise ValueError(
+                "batch_size must be >= 2 with batch_norm=True (BatchNorm1d cannot "
+                f"train on single rows), got batch_size={self.batch_size}."
+            )
         device = resolve_device(self.device)
         return sizes, device
 

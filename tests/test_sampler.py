@@ -221,6 +221,8 @@ def test_fit_rejects_bad_X_before_labeling(X, error, match, monkeypatch):
         ({"validation_fraction": 1.0}, ValueError, r"validation_fraction.*\[0, 1\)"),
         ({"validation_fraction": -0.1}, ValueError, "validation_fraction"),
         ({"negative_slope": float("nan")}, ValueError, "negative_slope must be finite"),
+        ({"negative_slope": 0.0}, ValueError, "negative_slope must be > 0"),
+        ({"batch_size": 1}, ValueError, "batch_size must be >= 2 with batch_norm"),
         ({"labeling": "hungarian"}, ValueError, "labeling must be one of"),
         ({"standardize": "yes"}, TypeError, "standardize must be a bool"),
         ({"fit_inverse": 1}, TypeError, "fit_inverse must be a bool"),
