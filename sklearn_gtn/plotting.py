@@ -15,7 +15,7 @@ __all__ = ["plot_source_to_samples"]
 def _figure_class():
     try:
         from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise ImportError(
             "sklearn_gtn.plotting needs matplotlib; install it with "
             "`pip install \"sklearn-gtn[plot]\"` (or `pip install matplotlib`)."

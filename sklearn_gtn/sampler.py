@@ -633,6 +633,15 @@ class GTNSampler(
         -------
         X_new : ndarray of shape (n_samples, n_features_in_)
             Their codes in the source space.
+
+        Notes
+        -----
+        ``inverse_transform(transform(X))`` only approximates ``X``: both maps
+        are regressions on the same pairs, and Algorithm 1's pairs are not a
+        smooth function. In the demo (``python -m sklearn_gtn demo``, 10,000
+        points, default network) the mean absolute round-trip error is 0.14
+        standard deviations on the swiss-roll parameter and 0.29 on the
+        uniform square, the same on training and on held-out points.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)

@@ -466,6 +466,20 @@ def test_net_to_cpu_copy_is_equivalent(fitted):
         assert all(v.device.type == "cpu" for v in state.values() if torch.is_tensor(v))
 
 
+def test_energy_scorer_in_cross_validation(data):
+    from sklearn.model_selection import cross_val_score
+
+    X, _ = data
+    est = GTNSampler(
+        hidden_layer_sizes=(4,), max_epochs=2, device="cpu", random_state=0
+    )
+    with_scorer = cross_val_score(est, X[:300], cv=2, scoring=energy_scorer)
+    default = cross_val_score(est, X[:300], cv=2)
+    # the scorer is what score() computes
+    assert_allclose(with_scorer, default)
+    assert (with_scorer < 0).all()
+
+
 @pytest.mark.cuda
 def test_cuda_fit_unpickles_on_cpu_only_machine(data, tmp_path):
     X, _ = data
