@@ -461,10 +461,13 @@ class GTNSampler(
         history = self.net_.history
         self.n_epochs_ = len(history)
         if n_val:
+            # the epoch EarlyStopping restored (it ignores improvements below
+            # its relative threshold of 1e-4, so not always the argmin)
+            stopper = dict(self.net_.callbacks_)["early_stopping"]
+            self.best_epoch_ = int(stopper.best_epoch_)
+            epochs = list(history[:, "epoch"])
             losses = history[:, "valid_loss"]
-            best = int(np.argmin(losses))
-            self.best_epoch_ = int(history[best, "epoch"])
-            self.best_validation_loss_ = float(losses[best])
+            self.best_validation_loss_ = float(losses[epochs.index(self.best_epoch_)])
         else:
             self.best_epoch_ = self.n_epochs_
             self.best_validation_loss_ = None
