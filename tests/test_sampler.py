@@ -238,7 +238,11 @@ def test_fit_rejects_bad_params_before_labeling(params, error, match, monkeypatc
 
 
 @pytest.mark.parametrize(
-    "method", ["sample", "transform", "inverse_transform", "score", "interpolate"]
+    "method",
+    [
+        "sample", "transform", "inverse_transform", "score", "interpolate",
+        "interpolate_codes",
+    ],
 )
 def test_not_fitted_error(method):
     gtn = GTNSampler()
@@ -248,6 +252,7 @@ def test_not_fitted_error(method):
         "inverse_transform": (np.ones((2, 2)),),
         "score": (np.ones((2, 2)),),
         "interpolate": (np.ones(2), np.zeros(2)),
+        "interpolate_codes": (np.ones(2), np.zeros(2)),
     }[method]
     with pytest.raises(NotFittedError):
         getattr(gtn, method)(*args)
