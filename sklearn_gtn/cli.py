@@ -42,7 +42,7 @@ def _positive_int(text):
     return value
 
 
-def _datasets(n_samples, random_state):
+def _datasets():
     from .datasets import (
         SWISS_ROLL_THETA_RANGE,
         make_swiss_roll_parameter,
@@ -119,7 +119,7 @@ def run_demo(
         os.makedirs(output, exist_ok=True)
     n_eval = min(2000, n_samples)
     rows = []
-    for k, spec in enumerate(_datasets(n_samples, random_state)):
+    for k, spec in enumerate(_datasets()):
         seed = random_state + 1000 * k
         X = spec["make"](n_samples, seed)
         X_test = spec["make"](n_eval, seed + 1)

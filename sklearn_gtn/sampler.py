@@ -41,9 +41,12 @@ from .metrics import energy_distance
 __all__ = ["GTNSampler", "GTNVersionWarning"]
 
 _LABELINGS = ("algorithm1",)
-# rows per forward pass in sample/transform/inverse_transform; bounds memory
-# at about 4 * width * _CHUNK_ROWS bytes per activation
-_CHUNK_ROWS = 1 << 18
+# Rows per forward pass in sample/transform/inverse_transform. On the CPU a
+# chunk's activations should stay in cache (about 2 MiB per layer): for the
+# 6 x 50 network, 8,192-row chunks run 4-5x faster than one 1,000,000-row pass.
+# On a GPU, large chunks; both bound the memory used whatever n_samples is.
+_CHUNK_BYTES_CPU = 1 << 21
+_CHUNK_ROWS_CUDA = 1 << 18
 # score(): at most this many points of X (and as many samples) enter the
 # energy distance, whose cost is quadratic in the number of points
 _SCORE_MAX_SAMPLES = 2000
@@ -512,7 +515,7 @@ class GTNSampler(
             iterator_train=_TensorBatches,
             iterator_train__shuffle=True,
             iterator_valid=_TensorBatches,
-            iterator_valid__batch_size=_CHUNK_ROWS,
+            iterator_valid__batch_size=_CHUNK_ROWS_CUDA,
             callbacks=callbacks,
             device=str(device),
             verbose=int(verbose),
@@ -525,18 +528,27 @@ class GTNSampler(
         return net
 
     # -------------------------------------------------------------- inference
+    def _chunk_rows(self, module):
+        """Rows per forward pass of ``module`` on the fitted device."""
+        if not self.device_.startswith("cpu"):
+            return _CHUNK_ROWS_CUDA
+        linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+        widest = max((m.out_features for m in linear), default=1)
+        rows = max(256, min(1 << 16, _CHUNK_BYTES_CPU // (4 * widest)))
+        return 1 << (rows.bit_length() - 1)  # a power of two
+
     def _run(self, module, inputs, n_out):
-        """Map float64 rows through ``module`` chunk by chunk; float64 result."""
+        """Map rows through ``module`` chunk by chunk; float64 result."""
         out = np.empty((inputs.shape[0], n_out), dtype=np.float64)
         device = torch.device(self.device_)
+        step = self._chunk_rows(module)
+        if not torch.is_tensor(inputs):
+            inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
         module.eval()
         with torch.inference_mode():
-            for start in range(0, inputs.shape[0], _CHUNK_ROWS):
-                stop = min(start + _CHUNK_ROWS, inputs.shape[0])
-                chunk = torch.from_numpy(
-                    np.ascontiguousarray(inputs[start:stop], dtype=np.float32)
-                )
-                out[start:stop] = module(chunk.to(device)).cpu().numpy()
+            for start in range(0, inputs.shape[0], step):
+                chunk = inputs[start : start + step].to(device)
+                out[start : start + step] = module(chunk).cpu().numpy()
         return out
 
     def sample(self, n_samples=1, random_state=None):
@@ -573,16 +585,10 @@ class GTNSampler(
         gen = torch.Generator().manual_seed(
             int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
         )
-        d = self.n_features_in_
-        out = np.empty((n_samples, d), dtype=np.float64)
-        module = self.net_.module_
-        device = torch.device(self.device_)
-        module.eval()
-        with torch.inference_mode():
-            for start in range(0, n_samples, _CHUNK_ROWS):
-                stop = min(start + _CHUNK_ROWS, n_samples)
-                codes = torch.randn(stop - start, d, generator=gen)
-                out[start:stop] = module(codes.to(device)).cpu().numpy()
+        # all codes at once (half the size of the float64 output), so that the
+        # samples do not depend on the chunking or on the device
+        codes = torch.randn(n_samples, self.n_features_in_, generator=gen)
+        out = self._run(self.net_.module_, codes, self.n_features_in_)
         out *= self.scale_
         out += self.mean_
         return out

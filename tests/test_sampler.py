@@ -79,12 +79,30 @@ def test_sample_in_data_units(fitted, data):
     assert (S.std(axis=0) < 1.2 * X.std(axis=0)).all()
 
 
-def test_sample_chunks_give_the_same_map(fitted, monkeypatch):
+def test_chunked_inference_gives_the_same_results(fitted, data, monkeypatch):
+    X, _ = data
     codes = np.random.RandomState(0).standard_normal((50, 2))
-    whole = fitted.inverse_transform(codes)
-    monkeypatch.setattr(sampler_module, "_CHUNK_ROWS", 7)
-    assert_allclose(fitted.inverse_transform(codes), whole, rtol=1e-6, atol=1e-6)
-    assert fitted.sample(23, random_state=0).shape == (23, 2)
+    before = [
+        fitted.inverse_transform(codes),
+        fitted.transform(X[:50]),
+        fitted.sample(23, random_state=0),
+    ]
+    monkeypatch.setattr(GTNSampler, "_chunk_rows", lambda self, module: 7)
+    after = [
+        fitted.inverse_transform(codes),
+        fitted.transform(X[:50]),
+        fitted.sample(23, random_state=0),
+    ]
+    for a, b in zip(before, after, strict=True):
+        assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_chunk_rows_fit_the_cache_on_cpu(fitted):
+    rows = fitted._chunk_rows(fitted.net_.module_)  # widest layer: 16
+    budget = sampler_module._CHUNK_BYTES_CPU
+    # the largest power of two whose float32 activations fit the budget
+    assert rows & (rows - 1) == 0
+    assert rows * 4 * 16 <= budget < 2 * rows * 4 * 16
 
 
 @pytest.mark.parametrize(
