@@ -10,6 +10,11 @@ from ._utils import check_positive_int
 
 __all__ = ["energy_distance", "energy_scorer"]
 
+# energy_scorer: at most this many rows of X (and as many samples, drawn with a
+# fixed seed) enter the energy distance, whose cost is quadratic in the rows
+_SCORE_MAX_SAMPLES = 2000
+_SCORE_SEED = 0
+
 
 def _mean_pairwise_distance(A: torch.Tensor, B: torch.Tensor, block: int = 2048):
     """Mean Euclidean distance over all pairs of rows of ``A`` and ``B``."""
@@ -99,7 +104,8 @@ def energy_scorer(estimator, X, y=None):
         ``-energy_distance``; higher is better.
     """
     X = check_array(X, dtype=np.float64, input_name="X")
-    if X.shape[0] > 2000:
-        X = X[np.random.RandomState(0).choice(X.shape[0], 2000, replace=False)]
-    samples = estimator.sample(X.shape[0], random_state=0)
+    if X.shape[0] > _SCORE_MAX_SAMPLES:
+        rng = np.random.RandomState(_SCORE_SEED)
+        X = X[rng.choice(X.shape[0], _SCORE_MAX_SAMPLES, replace=False)]
+    samples = estimator.sample(X.shape[0], random_state=_SCORE_SEED)
     return -energy_distance(X, samples)

@@ -36,7 +36,7 @@ from ._modules import MLP
 from ._utils import check_positive_int, resolve_device
 from ._version import __version__
 from .labeling import label_pairs
-from .metrics import energy_distance
+from .metrics import energy_scorer
 
 __all__ = ["GTNSampler", "GTNVersionWarning"]
 
@@ -47,10 +47,6 @@ _LABELINGS = ("algorithm1",)
 # On a GPU, large chunks; both bound the memory used whatever n_samples is.
 _CHUNK_BYTES_CPU = 1 << 21
 _CHUNK_ROWS_CUDA = 1 << 18
-# score(): at most this many points of X (and as many samples) enter the
-# energy distance, whose cost is quadratic in the number of points
-_SCORE_MAX_SAMPLES = 2000
-_SCORE_SEED = 0
 
 
 class GTNVersionWarning(UserWarning):
@@ -775,15 +771,12 @@ class GTNSampler(
         -------
         score : float
             ``-energy_distance(X, samples)``, see
-            :func:`sklearn_gtn.metrics.energy_distance`.
+            :func:`sklearn_gtn.metrics.energy_distance` and
+            :func:`sklearn_gtn.metrics.energy_scorer`.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        if X.shape[0] > _SCORE_MAX_SAMPLES:
-            rng = np.random.RandomState(_SCORE_SEED)
-            X = X[rng.choice(X.shape[0], _SCORE_MAX_SAMPLES, replace=False)]
-        samples = self.sample(X.shape[0], random_state=_SCORE_SEED)
-        return -energy_distance(X, samples)
+        return energy_scorer(self, X)
 
     # --------------------------------------------------------- scikit-learn
     @property

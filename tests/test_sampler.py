@@ -349,6 +349,17 @@ def test_interpolate_codes_is_the_map_on_the_segment(fitted):
     )
 
 
+def test_interpolation_path_is_continuous(fitted, data):
+    X, _ = data
+    coarse = fitted.interpolate(X[0], X[1], n_steps=3)
+    fine = fitted.interpolate(X[0], X[1], n_steps=201)
+    # refining the grid shrinks the steps (a jump would not shrink)
+    coarse_step = np.linalg.norm(np.diff(coarse, axis=0), axis=1).max()
+    fine_step = np.linalg.norm(np.diff(fine, axis=0), axis=1).max()
+    assert fine_step < coarse_step / 20
+    assert_allclose(fine[[0, 100, 200]], coarse, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
