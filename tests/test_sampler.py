@@ -412,8 +412,8 @@ def test_pickle_round_trip_in_fresh_process(fitted, tmp_path):
     joblib.dump(fitted, path)
     out = tmp_path / "samples.npy"
     code = (
-        "import joblib, numpy as np, warnings\n"
-        "warnings.simplefilter('error')\n"
+        "import joblib, numpy as np, warnings, sklearn_gtn\n"
+        "warnings.simplefilter('error', sklearn_gtn.GTNVersionWarning)\n"
         f"gtn = joblib.load({str(path)!r})\n"
         f"np.save({str(out)!r}, np.vstack([gtn.sample(64, random_state=5),"
         " gtn.transform(np.ones((3, 2)))]))\n"
