@@ -122,6 +122,7 @@ def test_sample_rejects_bad_n_samples(fitted, n_samples, error, match):
 # ---------------------------------------------------------------------- fit
 def test_fit_reproducible_with_random_state(data):
     X, _ = data
+    X = X[:400]
     params = dict(hidden_layer_sizes=(8,), max_epochs=3, device="cpu")
     a = GTNSampler(**params, random_state=7).fit(X)
     b = GTNSampler(**params, random_state=7).fit(X)
@@ -483,7 +484,7 @@ def test_grid_search_over_network_parameter(data):
         GTNSampler(max_epochs=3, device="cpu", random_state=0),
         {"hidden_layer_sizes": [(2,), (16, 16)]},
         cv=2,
-    ).fit(X[:600])
+    ).fit(X[:300])
     scores = grid.cv_results_["mean_test_score"]
     assert np.isfinite(scores).all() and (scores <= 0).all()
     assert grid.best_params_["hidden_layer_sizes"] in [(2,), (16, 16)]
