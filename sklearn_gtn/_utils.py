@@ -79,11 +79,14 @@ def as_float64_tensor(A, *, name: str) -> torch.Tensor:
     else:
         if hasattr(A, "toarray") or type(A).__module__.startswith("scipy.sparse"):
             raise TypeError(
-                f"{name} is a sparse matrix; pass a dense array (e.g. {name}.toarray())."
+                f"{name} is a sparse matrix; pass a dense array "
+                f"(e.g. {name}.toarray())."
             )
         arr = np.asarray(A)
         if arr.dtype.kind == "c":
-            raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}.")
+            raise TypeError(
+                f"{name} must be real-valued, got complex dtype {arr.dtype}."
+            )
         if arr.dtype.kind not in "biuf":
             raise TypeError(
                 f"{name} must hold numbers, got an array of dtype {arr.dtype}."
