@@ -27,6 +27,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
 from ._modules import ConvAutoencoderModule
+from ._precision import check_precision, inference_precision
 from ._utils import check_positive_int, resolve_device
 
 __all__ = ["ConvAutoencoder"]
@@ -84,6 +85,12 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         on the same device.
     verbose : int, default=0
         0 is silent; 1 prints skorch's table of epochs.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Numeric precision of ``transform`` and ``inverse_transform`` (training
+        is always float32). ``"bfloat16"`` runs the convolutions and linear
+        layers in bfloat16 autocast: about twice as fast on CPUs with
+        AVX512-BF16 and on recent GPUs, with errors of about 1e-3 of the pixel
+        range. It can be changed after fit with ``set_params``.
 
     Attributes
     ----------
@@ -138,6 +145,7 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         device="auto",
         random_state=None,
         verbose=0,
+        precision="float32",
     ):
         self.latent_dim = latent_dim
         self.image_shape = image_shape
@@ -150,6 +158,7 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.precision = precision
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
@@ -178,6 +187,7 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise TypeError(f"verbose must be an int, got {self.verbose!r}.")
         if self.image_shape is not None:
             _normalize_image_shape(self.image_shape)
+        check_precision(self.precision)
         return resolve_device(self.device)
 
     def _flatten(self, X, *, reset):
@@ -324,19 +334,24 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         factor = 2.0 / span if span > 0 else 1.0
         return ((X - self.data_min_) * factor - 1.0).astype(np.float32)
 
-    def _unscale(self, images):
+    def _unscale(self, images, dtype):
+        """``[-1, 1]`` float32 images to data units, in place, then ``dtype``."""
         span = self.data_max_ - self.data_min_
         factor = span / 2.0 if span > 0 else 1.0
-        return (images.astype(np.float64) + 1.0) * factor + self.data_min_
+        images *= np.float32(factor)
+        images += np.float32(factor + self.data_min_)
+        return images.astype(dtype, copy=False)
 
     def _run(self, fn, inputs):
-        """Apply ``fn`` to a float32 array in batches, in inference mode."""
+        """Apply ``fn`` to a float32 array in batches; float32 ndarray out."""
+        precision = check_precision(self.precision)
         outputs = []
-        with torch.inference_mode():
+        with inference_precision(precision, self.device_):
             for start in range(0, len(inputs), _INFERENCE_BATCH):
                 batch = torch.from_numpy(inputs[start : start + _INFERENCE_BATCH])
-                outputs.append(fn(batch.to(self.device_)).cpu().numpy())
-        return np.concatenate(outputs, axis=0)
+                out = fn(batch.to(self.device_))
+                outputs.append(out.to(torch.float32).cpu().numpy())
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
 
     # ------------------------------------------------------------- transform
     def transform(self, X):
@@ -385,8 +400,8 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "features (latent_dim) as input."
             )
         images = self._run(self.module_.decoder, Z.astype(np.float32))
-        out = self._unscale(images).reshape(len(Z), *self._output_shape)
-        return out.astype(Z.dtype, copy=False)
+        images = self._unscale(images, Z.dtype)
+        return images.reshape(len(Z), *self._output_shape)
 
     # ------------------------------------------------------------ sklearn glue
     def __sklearn_tags__(self):
