@@ -340,7 +340,8 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         factor = span / 2.0 if span > 0 else 1.0
         images *= np.float32(factor)
         images += np.float32(factor + self.data_min_)
-        return images.astype(dtype, copy=False)
+        # C order: the decoder's output is channels-last strided (and cropped).
+        return images.astype(dtype, order="C", copy=False)
 
     def _run(self, fn, inputs):
         """Apply ``fn`` to a float32 array in batches; float32 ndarray out."""

@@ -66,6 +66,7 @@ def test_odd_height_and_width_are_padded_and_cropped():
     assert ae.module_.encoder.pad_h == 1 and ae.module_.encoder.pad_w == 3
     out = ae.inverse_transform(ae.transform(X))
     assert out.shape == (len(X), 1, 7, 9)
+    assert out.flags.c_contiguous
     assert np.isfinite(out).all()
 
 

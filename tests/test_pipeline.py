@@ -16,9 +16,15 @@ from sklearn.neighbors import KernelDensity
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
+import sklearn_gtn
 from sklearn_gtn import ConvAutoencoder, GenerativePipeline, make_generative_pipeline
 
 TESTS = Path(__file__).resolve().parent
+
+# GTNSampler lives on the sampler branch (issue 3) until the branches merge;
+# these tests then run against it.
+GTNSampler = getattr(sklearn_gtn, "GTNSampler", None)
+needs_gtn = pytest.mark.skipif(GTNSampler is None, reason="GTNSampler not merged")
 
 
 @pytest.fixture(autouse=True)
@@ -264,3 +270,32 @@ def test_pickles_load_in_fresh_process_with_identical_samples(
         np.load(tmp_path / "search.npy"),
         grid_search_serial.best_estimator_.sample(5, random_state=0),
     )
+
+
+@needs_gtn
+def test_scaler_pca_gtn_sampler_pipeline():
+    X = _subspace_data(n=400)
+    gtn = GTNSampler(hidden_layer_sizes=(16, 16), max_epochs=5, random_state=0)
+    pipe = make_generative_pipeline(StandardScaler(), PCA(3), gtn).fit(X)
+    samples = pipe.sample(20, random_state=0)
+    assert samples.shape == (20, 6)
+    np.testing.assert_array_equal(samples, pipe.sample(20, random_state=0))
+    # Generated points stay on the data's 3-D subspace (PCA inverts onto it).
+    resid = samples - pipe[:-1].inverse_transform(pipe[:-1].transform(samples))
+    assert np.abs(resid).max() < 1e-8
+    assert pipe.interpolate(X[0], X[1], n_steps=5).shape == (5, 6)
+    assert np.isfinite(pipe.score(X[:100]))
+
+
+@needs_gtn
+def test_grid_search_latent_dim_with_gtn_sampler():
+    pipe = make_generative_pipeline(
+        _ae(), GTNSampler(hidden_layer_sizes=(16, 16), max_epochs=3, random_state=0)
+    )
+    search = GridSearchCV(pipe, {"convautoencoder__latent_dim": [2, 5]}, cv=2)
+    search.fit(_digit_images(200))
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    best = search.best_estimator_
+    assert best.sample(4, random_state=0).shape == (4, 8, 8)
+    images = _digit_images(2)
+    assert best.interpolate(images[0], images[1], n_steps=4).shape == (4, 8, 8)
