@@ -218,23 +218,51 @@ def _build_parser():
             "print a summary table."
         ),
     )
-    demo.add_argument("--output", "-o", default="demo-output",
-                      help="folder for the figures (default: demo-output)")
-    demo.add_argument("--n-samples", type=_positive_int, default=10_000,
-                      help="training points per dataset (default: 10000)")
-    demo.add_argument("--max-epochs", type=_positive_int, default=30,
-                      help="upper bound on training epochs (default: 30)")
-    demo.add_argument("--n-generate", type=_positive_int, default=100_000,
-                      help="samples drawn for the rate and support figures "
-                      "(default: 100000)")
-    demo.add_argument("--device", default="auto",
-                      help="auto, cpu or cuda (default: auto)")
-    demo.add_argument("--random-state", type=int, default=0,
-                      help="seed of data, fits and samples (default: 0)")
-    demo.add_argument("--no-plots", action="store_true",
-                      help="do not write figures (matplotlib not needed)")
-    demo.add_argument("--verbose", "-v", action="count", default=0,
-                      help="show labeling progress and training epochs")
+    demo.add_argument(
+        "--output",
+        "-o",
+        default="demo-output",
+        help="folder for the figures (default: demo-output)",
+    )
+    demo.add_argument(
+        "--n-samples",
+        type=_positive_int,
+        default=10_000,
+        help="training points per dataset (default: 10000)",
+    )
+    demo.add_argument(
+        "--max-epochs",
+        type=_positive_int,
+        default=30,
+        help="upper bound on training epochs (default: 30)",
+    )
+    demo.add_argument(
+        "--n-generate",
+        type=_positive_int,
+        default=100_000,
+        help="samples drawn for the rate and support figures (default: 100000)",
+    )
+    demo.add_argument(
+        "--device", default="auto", help="auto, cpu or cuda (default: auto)"
+    )
+    demo.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of data, fits and samples (default: 0)",
+    )
+    demo.add_argument(
+        "--no-plots",
+        action="store_true",
+        help="do not write figures (matplotlib not needed)",
+    )
+    demo.add_argument(
+        "--verbose",
+        "-v",
+        action="count",
+        default=0,
+        help="show labeling progress and training epochs",
+    )
     return parser
 
 
@@ -262,7 +290,7 @@ def main(argv=None):
             except ImportError:
                 raise UsageError(
                     "the demo's figures need matplotlib: install it with "
-                    "`pip install \"sklearn-gtn[plot]\"`, or pass --no-plots"
+                    '`pip install "sklearn-gtn[plot]"`, or pass --no-plots'
                 ) from None
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

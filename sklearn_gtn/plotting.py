@@ -18,7 +18,7 @@ def _figure_class():
     except ImportError as exc:
         raise ImportError(
             "sklearn_gtn.plotting needs matplotlib; install it with "
-            "`pip install \"sklearn-gtn[plot]\"` (or `pip install matplotlib`)."
+            '`pip install "sklearn-gtn[plot]"` (or `pip install matplotlib`).'
         ) from exc
     return Figure
 

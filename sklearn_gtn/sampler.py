@@ -356,9 +356,7 @@ class GTNSampler(
             )
         for name in ("batch_norm", "standardize", "fit_inverse"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(
-                    f"{name} must be a bool, got {getattr(self, name)!r}."
-                )
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
         if self.batch_norm and self.batch_size < 2:
             raise ValueError(
                 "batch_size must be >= 2 with batch_norm=True (BatchNorm1d cannot "
@@ -431,9 +429,11 @@ class GTNSampler(
         self.labeling_time_ = time.perf_counter() - tic
 
         def as_tensor(A):
-            return None if A is None else torch.as_tensor(
-                A, dtype=torch.float32
-            ).to(device)
+            return (
+                None
+                if A is None
+                else torch.as_tensor(A, dtype=torch.float32).to(device)
+            )
 
         Y_train, X_train = as_tensor(Y_train), as_tensor(X_train)
         Y_val, X_val = as_tensor(Y_val), as_tensor(X_val)

@@ -1,0 +1,30 @@
+"""scikit-learn's common estimator checks on ConvAutoencoder (flat input)."""
+
+import pytest
+import torch
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_gtn import ConvAutoencoder
+
+# Every genuine exception, with its reason; an empty dict means none is needed.
+EXPECTED_FAILED_CHECKS = {}
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # Tiny networks: threads only add contention on a shared 2-core machine.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _cheap():
+    return ConvAutoencoder(latent_dim=2, max_epochs=2, batch_size=64, device="cpu")
+
+
+@parametrize_with_checks(
+    [_cheap()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
