@@ -8,7 +8,13 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "as_float64_tensor", "float32_matmul_highest"]
+__all__ = [
+    "resolve_device",
+    "as_float64_tensor",
+    "check_positive_int",
+    "float32_matmul_highest",
+    "torch_threads",
+]
 
 
 def resolve_device(device, *, name: str = "device") -> torch.device:
@@ -129,3 +135,22 @@ def float32_matmul_highest():
         yield
     finally:
         torch.set_float32_matmul_precision(previous)
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run with at most ``n_threads`` intra-op threads, then restore the setting.
+
+    Small torch operations gain nothing from a second thread and, on a busy
+    2-core machine, lose several times their cost waiting for it.
+    ``None`` leaves torch's setting alone.
+    """
+    if n_threads is None or n_threads >= torch.get_num_threads():
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -47,6 +47,7 @@ from ._utils import (
     check_positive_int,
     float32_matmul_highest,
     resolve_device,
+    torch_threads,
 )
 
 __all__ = ["label_pairs", "COSINE_EPS"]
@@ -54,6 +55,7 @@ __all__ = ["label_pairs", "COSINE_EPS"]
 #: The ``eps`` of the cosine similarity, as in ``torch.nn.CosineSimilarity(eps=1e-6)``.
 COSINE_EPS = 1e-6
 
+_THREADED_MIN_D = 32  # CPU: below this dimension labeling runs on one thread
 _CHUNK = 64  # columns per chunk in the two-stage top-k
 _K_START = 16  # candidates per y in the screening step
 _K_MAX = 512
@@ -162,13 +164,19 @@ def label_pairs(
     if max_memory is not None:
         max_memory = check_positive_int(max_memory, name="max_memory")
 
-    with torch.no_grad(), float32_matmul_highest():
+    # below d = 32 the work is many small operations: one thread is as fast
+    # and does not stall when the other cores are busy
+    # (the k-d tree's own worker threads do not stall: they keep torch's count)
+    workers = torch.get_num_threads()
+    threads = 1 if dev.type == "cpu" and Xt.shape[1] < _THREADED_MIN_D else None
+    with torch.no_grad(), float32_matmul_highest(), torch_threads(threads):
         engine = _Labeler(
             Xt.to(dev),
             Yt.to(dev),
             verbose=bool(verbose),
             block_size=block_size,
             max_memory=max_memory,
+            workers=workers,
         )
         match = engine.run()
     return match.cpu().numpy().astype(np.int64, copy=False)
@@ -251,7 +259,7 @@ def _group_identical_rows(U: torch.Tensor):
 class _Labeler:
     """State of one labeling run; see the module docstring for the scheme."""
 
-    def __init__(self, X, Y, *, verbose, block_size, max_memory):
+    def __init__(self, X, Y, *, verbose, block_size, max_memory, workers=1):
         self.dev = X.device
         self.n_x, self.d = X.shape
         self.n_y = Y.shape[0]
@@ -320,7 +328,7 @@ class _Labeler:
         self.max_cells = max(1, int(max_memory // (itemsize * 1.25)))
         self.block_cap = 16384 if self.dev.type == "cuda" else 4096
         self.k = _K_START
-        self.workers = max(1, torch.get_num_threads())
+        self.workers = max(1, workers)
         self.match_sorted = torch.empty(self.n_y, dtype=torch.long, device=self.dev)
         self.free_capacity = self.n_x
         self._buf = None

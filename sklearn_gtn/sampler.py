@@ -9,7 +9,6 @@ directly (one batched forward pass per chunk, in inference mode).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import numbers
@@ -34,6 +33,7 @@ from skorch.utils import noop
 
 from ._modules import MLP
 from ._utils import check_positive_int, resolve_device
+from ._utils import torch_threads as _torch_threads
 from ._version import __version__
 from .labeling import label_pairs
 from .metrics import energy_scorer
@@ -119,20 +119,6 @@ def _training_threads(device, batch_size, sizes, n_features):
     if batch_size * widest * widest < _SERIAL_STEP_WORK:
         return 1
     return None
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Run with ``n_threads`` intra-op threads, then restore the setting."""
-    if n_threads is None or n_threads >= torch.get_num_threads():
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _is_cuda_net(net):
