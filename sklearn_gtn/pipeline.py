@@ -269,6 +269,22 @@ class GenerativePipeline(Pipeline):
             )
         return -energy_distance(X, samples)
 
+    def save(self, path):
+        """Save this pipeline to one file, without pickle.
+
+        Same as :func:`sklearn_gtn.save` (``self, path``), which lists the
+        supported steps; rebuild it with :func:`sklearn_gtn.load`. The write
+        is atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (by convention with the suffix ``.gtn``).
+        """
+        from .persistence import save
+
+        save(self, path)
+
 
 def make_generative_pipeline(*steps, memory=None, verbose=False):
     """Build a :class:`GenerativePipeline` from estimators, naming the steps.

@@ -13,7 +13,6 @@ import copy
 import math
 import numbers
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -35,6 +34,7 @@ from ._modules import MLP
 from ._utils import check_positive_int, resolve_device
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
+from ._versioning import GTNVersionWarning, warn_if_other_version
 from .labeling import label_pairs
 from .metrics import energy_scorer
 
@@ -47,10 +47,6 @@ _LABELINGS = ("algorithm1",)
 # On a GPU, large chunks; both bound the memory used whatever n_samples is.
 _CHUNK_BYTES_CPU = 1 << 21
 _CHUNK_ROWS_CUDA = 1 << 18
-
-
-class GTNVersionWarning(UserWarning):
-    """A pickled GTNSampler was made by another version of sklearn-gtn."""
 
 
 class _TensorBatches:
@@ -791,12 +787,20 @@ class GTNSampler(
     def __setstate__(self, state):
         state = dict(state)
         version = state.pop("_sklearn_gtn_version", None)
-        if version != __version__:
-            warnings.warn(
-                f"This GTNSampler was pickled with sklearn-gtn "
-                f"{version or '(unknown version)'} and is loaded with "
-                f"sklearn-gtn {__version__}; it may not work as expected.",
-                GTNVersionWarning,
-                stacklevel=2,
-            )
+        warn_if_other_version(version, what="GTNSampler")
         super().__setstate__(state)
+
+    def save(self, path):
+        """Save this GTNSampler to one file, without pickle.
+
+        Same as :func:`sklearn_gtn.save` (``self, path``); rebuild it with
+        :func:`sklearn_gtn.load`. The write is atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (by convention with the suffix ``.gtn``).
+        """
+        from .persistence import save
+
+        save(self, path)
