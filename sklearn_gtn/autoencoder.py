@@ -28,7 +28,7 @@ from skorch.helper import predefined_split
 
 from ._modules import ConvAutoencoderModule
 from ._precision import check_precision, inference_precision
-from ._utils import check_positive_int, resolve_device
+from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._version import __version__
 from ._versioning import warn_if_other_version
 
@@ -213,7 +213,8 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     f"X has images of shape {image} (C, H, W) but {type(self).__name__}"
                     f" was fitted on images of shape {self.image_shape_}."
                 )
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         return X, ndim, image
 
     # --------------------------------------------------------------------- fit
@@ -395,7 +396,8 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             anything else float64.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        with named_input_errors("X"):
+            Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         if Z.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."

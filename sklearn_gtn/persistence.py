@@ -757,6 +757,10 @@ def save(estimator, path):
     ...                     again.sample(5, random_state=1)))
     True
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or os.PathLike, got {type(path).__name__}."
+        )
     path = os.fspath(path)
     encoder = _Encoder()
     tree = encoder.value(estimator, type(estimator).__name__)
@@ -863,6 +867,10 @@ def load(path, *, device=None):
     >>> load(path).mean_
     array([1.])
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or os.PathLike, got {type(path).__name__}."
+        )
     target = None if device is None else resolve_device(device)
     path = os.fspath(path)
     meta_raw, tensor_raw = _read_archive(path)

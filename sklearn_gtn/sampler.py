@@ -31,7 +31,7 @@ from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from ._modules import MLP
-from ._utils import check_positive_int, resolve_device
+from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
 from ._versioning import GTNVersionWarning, warn_if_other_version
@@ -378,7 +378,8 @@ class GTNSampler(
             The fitted estimator.
         """
         sizes, device = self._check_params()
-        X = validate_data(self, X, reset=True, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=True, dtype=np.float64)
         n_samples, n_features = X.shape
         n_train, n_val = self._split_sizes(n_samples)
 
@@ -572,7 +573,8 @@ class GTNSampler(
         return out
 
     def _check_codes(self, Z, name):
-        Z = check_array(Z, dtype=np.float64, input_name=name)
+        with named_input_errors(name):
+            Z = check_array(Z, dtype=np.float64, input_name=name)
         if Z.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"{name} has {Z.shape[1]} features, but GTNSampler is expecting "
@@ -631,7 +633,8 @@ class GTNSampler(
         uniform square, the same on training and on held-out points.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
         Z = (X - self.mean_) / self.scale_
         return self._run(self.inverse_net_.module_, Z, self.n_features_in_)
 
@@ -667,8 +670,10 @@ class GTNSampler(
         single = np.ndim(a) == 1 and np.ndim(b) == 1
         if single:
             a, b = np.reshape(a, (1, -1)), np.reshape(b, (1, -1))
-        a = check_array(a, dtype=np.float64, input_name=names[0])
-        b = check_array(b, dtype=np.float64, input_name=names[1])
+        with named_input_errors(names[0]):
+            a = check_array(a, dtype=np.float64, input_name=names[0])
+        with named_input_errors(names[1]):
+            b = check_array(b, dtype=np.float64, input_name=names[1])
         if a.shape != b.shape:
             raise ValueError(
                 f"{names[0]} and {names[1]} must have the same shape, got "
@@ -728,6 +733,7 @@ class GTNSampler(
         check_is_fitted(self)
         n_steps = self._n_steps(n_steps)
         a, b, single = self._pair_arrays(x_start, x_end, ("x_start", "x_end"))
+        a, b = self._check_codes(a, "x_start"), self._check_codes(b, "x_end")
         codes_a, codes_b = self.transform(a), self.transform(b)
         return self.interpolate_codes(
             codes_a[0] if single else codes_a,
@@ -757,7 +763,8 @@ class GTNSampler(
             :func:`sklearn_gtn.metrics.energy_scorer`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
         return energy_scorer(self, X)
 
     # --------------------------------------------------------- scikit-learn
