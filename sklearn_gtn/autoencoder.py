@@ -26,6 +26,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
+from ._fitting import raise_if_interrupted, restore_on_failure
 from ._modules import ConvAutoencoderModule
 from ._precision import check_precision, inference_precision
 from ._utils import check_positive_int, named_input_errors, resolve_device
@@ -218,8 +219,15 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return X, ndim, image
 
     # --------------------------------------------------------------------- fit
+    @restore_on_failure
     def fit(self, X, y=None):
         """Train the autoencoder on images ``X``.
+
+        ``fit`` completes or leaves the estimator as it was: if it fails or
+        is interrupted (``KeyboardInterrupt``, Ctrl-C, out of memory), the
+        exception propagates and the estimator keeps the attributes it had
+        before the call (unfitted, or the previous model). Nothing is
+        written to disk.
 
         Parameters
         ----------
@@ -318,6 +326,7 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 verbose=int(self.verbose),
             )
             net.fit(X_train, X_train)
+            raise_if_interrupted(net)  # skorch swallows Ctrl-C
 
         self.module_ = net.module_.eval()
         self.history_ = net.history

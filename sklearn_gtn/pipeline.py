@@ -15,6 +15,7 @@ from sklearn.utils import check_array
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._fitting import restore_on_failure
 from ._utils import check_positive_int, named_input_errors
 from .metrics import energy_distance
 
@@ -99,11 +100,14 @@ class GenerativePipeline(Pipeline):
     (5, 64)
     """
 
+    @restore_on_failure
     def fit(self, X, y=None, **params):
         """Fit all steps, as :meth:`sklearn.pipeline.Pipeline.fit`.
 
-        Also records the shape of one input row, which :meth:`interpolate`
-        uses to tell a single point from a batch.
+        If a step fails or fitting is interrupted, the pipeline and every
+        step keep the attributes they had before the call. Also records the
+        shape of one input row, which :meth:`interpolate` uses to tell a
+        single point from a batch.
 
         Parameters
         ----------

@@ -30,6 +30,7 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from ._fitting import raise_if_interrupted, restore_on_failure
 from ._modules import MLP
 from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._utils import torch_threads as _torch_threads
@@ -362,8 +363,15 @@ class GTNSampler(
         return n_train, n_val
 
     # --------------------------------------------------------------------- fit
+    @restore_on_failure
     def fit(self, X, y=None):
         """Label normal draws with the rows of ``X`` and train the network(s).
+
+        ``fit`` completes or leaves the estimator as it was: if it fails or
+        is interrupted (``KeyboardInterrupt``, Ctrl-C, out of memory), the
+        exception propagates and the estimator keeps the attributes it had
+        before the call (unfitted, or the previous model). Nothing is
+        written to disk.
 
         Parameters
         ----------
@@ -501,6 +509,7 @@ class GTNSampler(
             **kwargs,
         )
         net.fit(inputs, targets)
+        raise_if_interrupted(net)  # skorch swallows Ctrl-C
         # keep no reference to the validation data in the fitted model
         net.train_split = None
         net.module_.eval()
