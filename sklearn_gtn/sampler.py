@@ -48,6 +48,27 @@ _LABELINGS = ("algorithm1",)
 # On a GPU, large chunks; both bound the memory used whatever n_samples is.
 _CHUNK_BYTES_CPU = 1 << 21
 _CHUNK_ROWS_CUDA = 1 << 18
+# GPU inference chunks are sized so that one chunk's activations take at most
+# this fraction of the free device memory; an out-of-memory error makes the
+# chunk four times smaller, down to one row.
+_CUDA_FREE_FRACTION = 0.25
+
+
+def _cuda_chunk_rows(module, free_bytes):
+    """Rows per forward pass on a GPU with ``free_bytes`` of free memory.
+
+    A chunk keeps about two float32 activations of the widest layer alive
+    per row (input and output of the layer running), plus the input and the
+    output rows; the budget is a quarter of the free memory, and the result
+    a power of two between 1 and ``_CHUNK_ROWS_CUDA``.
+    """
+    linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    widest = max((m.out_features for m in linear), default=1)
+    ends = sum((linear[0].in_features, linear[-1].out_features)) if linear else 2
+    per_row = 4 * (4 * widest + ends)
+    budget = int(_CUDA_FREE_FRACTION * free_bytes) // per_row
+    rows = max(1, min(_CHUNK_ROWS_CUDA, budget))
+    return 1 << (rows.bit_length() - 1)
 
 
 class _TensorBatches:
@@ -519,7 +540,8 @@ class GTNSampler(
     def _chunk_rows(self, module):
         """Rows per forward pass of ``module`` on the fitted device."""
         if not self.device_.startswith("cpu"):
-            return _CHUNK_ROWS_CUDA
+            free, _ = torch.cuda.mem_get_info(torch.device(self.device_))
+            return _cuda_chunk_rows(module, free)
         linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
         widest = max((m.out_features for m in linear), default=1)
         rows = max(256, min(1 << 16, _CHUNK_BYTES_CPU // (4 * widest)))
@@ -534,9 +556,21 @@ class GTNSampler(
             inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
         module.eval()
         with torch.inference_mode():
-            for start in range(0, inputs.shape[0], step):
-                chunk = inputs[start : start + step].to(device)
-                out[start : start + step] = module(chunk).cpu().numpy()
+            start = 0
+            while start < inputs.shape[0]:
+                try:
+                    chunk = inputs[start : start + step].to(device)
+                    result = module(chunk).cpu().numpy()
+                except torch.cuda.OutOfMemoryError:
+                    if step == 1:
+                        raise
+                    chunk = None
+                    torch.cuda.empty_cache()
+                    # retry this chunk, four times smaller
+                    step = max(1, min(step, inputs.shape[0] - start) // 4)
+                    continue
+                out[start : start + len(result)] = result
+                start += len(result)
         return out
 
     def sample(self, n_samples=1, random_state=None):
