@@ -100,9 +100,17 @@ _CLASS_NAMES = {cls: name for name, cls in _CLASSES.items()}
 
 _NETS = {"skorch.NeuralNetRegressor": NeuralNetRegressor, "skorch.NeuralNet": NeuralNet}
 _NET_NAMES = {cls: name for name, cls in _NETS.items()}
-# skorch parameters not stored: callbacks are training-time objects, the
-# validation split is dropped after fit by the estimators of this package.
-_NET_SKIPPED = ("callbacks", "train_split", "_params_to_validate")
+# skorch parameters not stored (nor accepted from a file): callbacks are
+# training-time objects, the validation split is dropped after fit by the
+# estimators of this package, and a loaded net is neither compiled nor used to
+# torch.load anything.
+_NET_SKIPPED = (
+    "callbacks",
+    "train_split",
+    "_params_to_validate",
+    "compile",
+    "torch_load_kwargs",
+)
 
 
 def _mlp_kwargs(module):
@@ -399,6 +407,11 @@ class _Encoder:
             )
         params = est.get_params(deep=False)
         cls_name = type(est).__name__
+        if isinstance(est, Pipeline) and params.get("memory") is not None:
+            raise TypeError(
+                f"{where}: a pipeline with memory={params['memory']!r} cannot be "
+                "saved; set memory=None first."
+            )
         return {
             "__estimator__": name,
             "params": {k: self.value(v, f"{cls_name}.{k}") for k, v in params.items()},
@@ -560,7 +573,11 @@ class _Decoder:
             raise ValueError(f"skorch net {v['__net__']!r} is not allowed.")
         if not isinstance(v["params"], dict) or "device" not in v["params"]:
             raise ValueError("malformed skorch net parameters.")
-        params = {k: self.value(x) for k, x in v["params"].items()}
+        params = {
+            k: self.value(x)
+            for k, x in v["params"].items()
+            if k not in _NET_SKIPPED and not k.startswith("callbacks__")
+        }
         if not isinstance(params["device"], str):
             raise ValueError("malformed skorch net parameters.")
         params["device"] = str(self.target(params["device"]))
@@ -568,7 +585,12 @@ class _Decoder:
             _NETS[v["__net__"]], {**params, "train_split": None}, v["__net__"]
         )
         if v["initialized"]:
-            net.initialize()
+            try:
+                net.initialize()
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{v['__net__']}: cannot be built from the stored arguments: {exc}"
+                ) from None
             self._load_state(net.module_, v["state"], v["__net__"])
             net.module_.train(bool(v["training"]))
             net.history_ = History(self.value(v["history"]))
@@ -592,7 +614,10 @@ class _Decoder:
                 f"{name} has no parameter(s) {unknown}; the file was written by "
                 "another version of the estimator."
             )
-        est = cls(**{k: self.value(x) for k, x in v["params"].items()})
+        params = {k: self.value(x) for k, x in v["params"].items()}
+        if issubclass(cls, Pipeline) and params.get("memory") is not None:
+            raise ValueError(f"{name}: memory must be None in a model file.")
+        est = cls(**params)
         for key, raw in v["attributes"].items():
             if not (
                 key.isidentifier()
@@ -645,7 +670,7 @@ def _construct(cls, kwargs, name):
         raise ValueError(f"{name}: malformed arguments.")
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{name}: cannot be built from the stored arguments: {exc}"
         ) from None

@@ -286,6 +286,12 @@ def test_model_file_with_extra_pickle_member_is_refused(fitted_gtn, tmp_path):
             "no parameter",
         ),
         (lambda m: m.update({"format_version": 99}), "format version 99"),
+        (
+            lambda m: m["estimator"]["attributes"]["net_"]["params"].update(
+                {"compile": True, "evil_param": 1}
+            ),
+            "cannot be built",
+        ),
     ],
     ids=[
         "eval",
@@ -295,6 +301,7 @@ def test_model_file_with_extra_pickle_member_is_refused(fitted_gtn, tmp_path):
         "dunder-attr",
         "unknown-param",
         "newer-format",
+        "net-params",
     ],
 )
 def test_crafted_metadata_is_refused(fitted_gtn, tmp_path, edit, match):
@@ -420,3 +427,17 @@ def test_save_keeps_permissions_of_replaced_file(fitted_gtn, tmp_path):
 def test_public_api_exports():
     assert sklearn_gtn.save is save and sklearn_gtn.load is load
     assert "sklearn_gtn.GTNSampler" in persistence.SUPPORTED_ESTIMATORS
+
+
+def test_pipeline_with_memory_is_refused(tmp_path):
+    pipe = GenerativePipeline([("gtn", _gtn())], memory=str(tmp_path / "cache"))
+    with pytest.raises(TypeError, match="memory"):
+        save(pipe, tmp_path / "m.gtn")
+    pipe.set_params(memory=None)
+    save(pipe, tmp_path / "m.gtn")
+    _rewrite(
+        tmp_path / "m.gtn",
+        lambda m: m["estimator"]["params"].update({"memory": "/tmp/elsewhere"}),
+    )
+    with pytest.raises(ValueError, match="memory must be None"):
+        load(tmp_path / "m.gtn")
