@@ -540,8 +540,12 @@ class GTNSampler(
     def _chunk_rows(self, module):
         """Rows per forward pass of ``module`` on the fitted device."""
         if not self.device_.startswith("cpu"):
-            free, _ = torch.cuda.mem_get_info(torch.device(self.device_))
-            return _cuda_chunk_rows(module, free)
+            device = torch.device(self.device_)
+            free, _ = torch.cuda.mem_get_info(device)
+            # blocks torch's caching allocator holds but does not use are free too
+            cached = torch.cuda.memory_reserved(device)
+            cached -= torch.cuda.memory_allocated(device)
+            return _cuda_chunk_rows(module, free + cached)
         linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
         widest = max((m.out_features for m in linear), default=1)
         rows = max(256, min(1 << 16, _CHUNK_BYTES_CPU // (4 * widest)))

@@ -82,4 +82,7 @@ def test_cuda_sampling_matches_with_small_free_memory(monkeypatch):
     ).fit(X)
     expected = gtn.sample(5000, random_state=1)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (40_000, 0))
-    assert_array_equal(gtn.sample(5000, random_state=1), expected)
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device=None: 0)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 0)
+    # same codes; cuBLAS may pick other kernels for other chunk sizes
+    np.testing.assert_allclose(gtn.sample(5000, random_state=1), expected, rtol=1e-5)
