@@ -113,6 +113,9 @@ def test_gtn_sampler_round_trip_is_identical(fitted_gtn, tmp_path):
         gtn.net_.history[:, "train_loss"]
     )
     assert not again.net_.module_.training
+    # a loaded model pickles like a fitted one
+    twin = pickle.loads(pickle.dumps(again))
+    assert_array_equal(twin.sample(5, random_state=0), gtn.sample(5, random_state=0))
     # a loaded model can be refitted
     again.set_params(max_epochs=1).fit(X)
     assert again.n_epochs_ == 1
