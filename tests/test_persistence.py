@@ -444,3 +444,18 @@ def test_pipeline_with_memory_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="memory must be None"):
         load(tmp_path / "m.gtn")
+
+
+def test_tensor_member_interoperates_with_safetensors_package(fitted_gtn, tmp_path):
+    st = pytest.importorskip("safetensors.numpy")  # optional: not a dependency
+    save(fitted_gtn[0], tmp_path / "m.gtn")
+    with zipfile.ZipFile(tmp_path / "m.gtn") as zf:
+        raw = zf.read("tensors.safetensors")
+    theirs = st.load(raw)
+    ours = persistence._read_safetensors(raw)
+    assert set(theirs) == set(ours)
+    for name, (_, arr) in ours.items():
+        assert_array_equal(theirs[name], arr)
+    blob = st.save({"a": np.arange(5.0), "b": np.ones((2, 3), dtype=np.float32)})
+    back = persistence._read_safetensors(blob)
+    assert_array_equal(back["b"][1], np.ones((2, 3), dtype=np.float32))
