@@ -13,7 +13,6 @@ import copy
 import math
 import numbers
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -31,10 +30,12 @@ from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from ._fitting import raise_if_interrupted, restore_on_failure
 from ._modules import MLP
-from ._utils import check_positive_int, resolve_device
+from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
+from ._versioning import GTNVersionWarning, warn_if_other_version
 from .assignment import assignment_pairs
 from .labeling import label_pairs
 from .metrics import energy_scorer
@@ -48,10 +49,27 @@ _LABELINGS = ("algorithm1", "assignment")
 # On a GPU, large chunks; both bound the memory used whatever n_samples is.
 _CHUNK_BYTES_CPU = 1 << 21
 _CHUNK_ROWS_CUDA = 1 << 18
+# GPU inference chunks are sized so that one chunk's activations take at most
+# this fraction of the free device memory; an out-of-memory error makes the
+# chunk four times smaller, down to one row.
+_CUDA_FREE_FRACTION = 0.25
 
 
-class GTNVersionWarning(UserWarning):
-    """A pickled GTNSampler was made by another version of sklearn-gtn."""
+def _cuda_chunk_rows(module, free_bytes):
+    """Rows per forward pass on a GPU with ``free_bytes`` of free memory.
+
+    A chunk keeps about two float32 activations of the widest layer alive
+    per row (input and output of the layer running), plus the input and the
+    output rows; the budget is a quarter of the free memory, and the result
+    a power of two between 1 and ``_CHUNK_ROWS_CUDA``.
+    """
+    linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    widest = max((m.out_features for m in linear), default=1)
+    ends = sum((linear[0].in_features, linear[-1].out_features)) if linear else 2
+    per_row = 4 * (4 * widest + ends)
+    budget = int(_CUDA_FREE_FRACTION * free_bytes) // per_row
+    rows = max(1, min(_CHUNK_ROWS_CUDA, budget))
+    return 1 << (rows.bit_length() - 1)
 
 
 class _TensorBatches:
@@ -371,8 +389,15 @@ class GTNSampler(
         return n_train, n_val
 
     # --------------------------------------------------------------------- fit
+    @restore_on_failure
     def fit(self, X, y=None):
         """Label normal draws with the rows of ``X`` and train the network(s).
+
+        ``fit`` completes or leaves the estimator as it was: if it fails or
+        is interrupted (``KeyboardInterrupt``, Ctrl-C, out of memory), the
+        exception propagates and the estimator keeps the attributes it had
+        before the call (unfitted, or the previous model). Nothing is
+        written to disk.
 
         Parameters
         ----------
@@ -387,7 +412,8 @@ class GTNSampler(
             The fitted estimator.
         """
         sizes, device = self._check_params()
-        X = validate_data(self, X, reset=True, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=True, dtype=np.float64)
         n_samples, n_features = X.shape
         n_train, n_val = self._split_sizes(n_samples)
 
@@ -515,6 +541,7 @@ class GTNSampler(
             **kwargs,
         )
         net.fit(inputs, targets)
+        raise_if_interrupted(net)  # skorch swallows Ctrl-C
         # keep no reference to the validation data in the fitted model
         net.train_split = None
         net.module_.eval()
@@ -524,7 +551,12 @@ class GTNSampler(
     def _chunk_rows(self, module):
         """Rows per forward pass of ``module`` on the fitted device."""
         if not self.device_.startswith("cpu"):
-            return _CHUNK_ROWS_CUDA
+            device = torch.device(self.device_)
+            free, _ = torch.cuda.mem_get_info(device)
+            # blocks torch's caching allocator holds but does not use are free too
+            cached = torch.cuda.memory_reserved(device)
+            cached -= torch.cuda.memory_allocated(device)
+            return _cuda_chunk_rows(module, free + cached)
         linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
         widest = max((m.out_features for m in linear), default=1)
         rows = max(256, min(1 << 16, _CHUNK_BYTES_CPU // (4 * widest)))
@@ -539,9 +571,21 @@ class GTNSampler(
             inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
         module.eval()
         with torch.inference_mode():
-            for start in range(0, inputs.shape[0], step):
-                chunk = inputs[start : start + step].to(device)
-                out[start : start + step] = module(chunk).cpu().numpy()
+            start = 0
+            while start < inputs.shape[0]:
+                try:
+                    chunk = inputs[start : start + step].to(device)
+                    result = module(chunk).cpu().numpy()
+                except torch.cuda.OutOfMemoryError:
+                    if step == 1:
+                        raise
+                    chunk = None
+                    torch.cuda.empty_cache()
+                    # retry this chunk, four times smaller
+                    step = max(1, min(step, inputs.shape[0] - start) // 4)
+                    continue
+                out[start : start + len(result)] = result
+                start += len(result)
         return out
 
     def sample(self, n_samples=1, random_state=None):
@@ -587,7 +631,8 @@ class GTNSampler(
         return out
 
     def _check_codes(self, Z, name):
-        Z = check_array(Z, dtype=np.float64, input_name=name)
+        with named_input_errors(name):
+            Z = check_array(Z, dtype=np.float64, input_name=name)
         if Z.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"{name} has {Z.shape[1]} features, but GTNSampler is expecting "
@@ -646,7 +691,8 @@ class GTNSampler(
         uniform square, the same on training and on held-out points.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
         Z = (X - self.mean_) / self.scale_
         return self._run(self.inverse_net_.module_, Z, self.n_features_in_)
 
@@ -682,8 +728,10 @@ class GTNSampler(
         single = np.ndim(a) == 1 and np.ndim(b) == 1
         if single:
             a, b = np.reshape(a, (1, -1)), np.reshape(b, (1, -1))
-        a = check_array(a, dtype=np.float64, input_name=names[0])
-        b = check_array(b, dtype=np.float64, input_name=names[1])
+        with named_input_errors(names[0]):
+            a = check_array(a, dtype=np.float64, input_name=names[0])
+        with named_input_errors(names[1]):
+            b = check_array(b, dtype=np.float64, input_name=names[1])
         if a.shape != b.shape:
             raise ValueError(
                 f"{names[0]} and {names[1]} must have the same shape, got "
@@ -743,6 +791,7 @@ class GTNSampler(
         check_is_fitted(self)
         n_steps = self._n_steps(n_steps)
         a, b, single = self._pair_arrays(x_start, x_end, ("x_start", "x_end"))
+        a, b = self._check_codes(a, "x_start"), self._check_codes(b, "x_end")
         codes_a, codes_b = self.transform(a), self.transform(b)
         return self.interpolate_codes(
             codes_a[0] if single else codes_a,
@@ -772,7 +821,8 @@ class GTNSampler(
             :func:`sklearn_gtn.metrics.energy_scorer`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
         return energy_scorer(self, X)
 
     # --------------------------------------------------------- scikit-learn
@@ -802,12 +852,20 @@ class GTNSampler(
     def __setstate__(self, state):
         state = dict(state)
         version = state.pop("_sklearn_gtn_version", None)
-        if version != __version__:
-            warnings.warn(
-                f"This GTNSampler was pickled with sklearn-gtn "
-                f"{version or '(unknown version)'} and is loaded with "
-                f"sklearn-gtn {__version__}; it may not work as expected.",
-                GTNVersionWarning,
-                stacklevel=2,
-            )
+        warn_if_other_version(version, what="GTNSampler")
         super().__setstate__(state)
+
+    def save(self, path):
+        """Save this GTNSampler to one file, without pickle.
+
+        Same as :func:`sklearn_gtn.save` (``self, path``); rebuild it with
+        :func:`sklearn_gtn.load`. The write is atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (by convention with the suffix ``.gtn``).
+        """
+        from .persistence import save
+
+        save(self, path)
