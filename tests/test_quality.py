@@ -58,3 +58,17 @@ def test_uniform_square_fills_the_centre(square_samples):
     real = make_uniform_square(2000, random_state=10)
     floor = energy_distance(make_uniform_square(2000, random_state=11), real)
     assert energy_distance(S, real) < 1.5 * floor
+
+
+def test_assignment_labeling_fills_the_centre_of_the_square():
+    # the same check that Algorithm 1 fails (above), with the optimal
+    # assignment labeling: the centre holds its share and the energy distance
+    # to real data is near the real-vs-real floor
+    X = make_uniform_square(2000, random_state=1)
+    S = GTNSampler(**{**PARAMS, "labeling": "assignment"}).fit(X).sample(
+        2000, random_state=1
+    )
+    assert abs(np.mean(((S > 0.3) & (S < 0.7)).all(axis=1)) - 0.16) < 0.04
+    real = make_uniform_square(2000, random_state=10)
+    floor = energy_distance(make_uniform_square(2000, random_state=11), real)
+    assert energy_distance(S, real) < 2.5 * floor
