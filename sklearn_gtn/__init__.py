@@ -5,6 +5,7 @@ from .assignment import assignment_cost, assignment_pairs
 from .autoencoder import ConvAutoencoder
 from .labeling import label_pairs
 from .metrics import energy_distance
+from .persistence import load, save
 from .pipeline import GenerativePipeline, make_generative_pipeline
 from .sampler import GTNSampler, GTNVersionWarning
 
@@ -18,5 +19,7 @@ __all__ = [
     "assignment_pairs",
     "energy_distance",
     "label_pairs",
+    "load",
     "make_generative_pipeline",
+    "save",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import re
 
 import numpy as np
 import torch
@@ -14,6 +15,7 @@ __all__ = [
     "check_positive_int",
     "float32_matmul_highest",
     "torch_threads",
+    "named_input_errors",
 ]
 
 
@@ -154,3 +156,33 @@ def torch_threads(n_threads):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def named_input_errors(name: str):
+    """Make input-validation errors name the argument they are about.
+
+    scikit-learn's ``check_array`` says "could not convert string to float" or
+    "Found array with dim 3" without naming the argument. Inside this context
+    a plain ``ValueError``/``TypeError`` whose message does not start with
+    ``name`` (or ``"Input <name>"``) is raised again, of the same type, as
+    ``"<name>: <message>"``.
+
+    Examples
+    --------
+    >>> from sklearn_gtn._utils import named_input_errors
+    >>> with named_input_errors("x_start"):
+    ...     float("a")
+    Traceback (most recent call last):
+    ...
+    ValueError: x_start: could not convert string to float: 'a'
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        if type(exc) not in (TypeError, ValueError) or re.match(
+            rf"(Input )?{re.escape(name)}\b", message
+        ):
+            raise
+        raise type(exc)(f"{name}: {message}") from exc

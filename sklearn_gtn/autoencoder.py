@@ -28,7 +28,9 @@ from skorch.helper import predefined_split
 
 from ._modules import ConvAutoencoderModule
 from ._precision import check_precision, inference_precision
-from ._utils import check_positive_int, resolve_device
+from ._utils import check_positive_int, named_input_errors, resolve_device
+from ._version import __version__
+from ._versioning import warn_if_other_version
 
 __all__ = ["ConvAutoencoder"]
 
@@ -211,7 +213,8 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     f"X has images of shape {image} (C, H, W) but {type(self).__name__}"
                     f" was fitted on images of shape {self.image_shape_}."
                 )
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         return X, ndim, image
 
     # --------------------------------------------------------------------- fit
@@ -393,7 +396,8 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             anything else float64.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        with named_input_errors("X"):
+            Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         if Z.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
@@ -416,9 +420,13 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if module is not None and self.device_.type != "cpu":
             # Never pickle CUDA tensors: a CPU-only machine could not load them.
             state["module_"] = copy.deepcopy(module).to("cpu")
+        state["_sklearn_gtn_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_sklearn_gtn_version", None)
+        warn_if_other_version(version, what="ConvAutoencoder")
         super().__setstate__(state)
         if getattr(self, "module_", None) is None:
             return
@@ -426,6 +434,21 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.module_.to(self.device_)
         else:
             self.device_ = torch.device("cpu")
+
+    def save(self, path):
+        """Save this ConvAutoencoder to one file, without pickle.
+
+        Same as :func:`sklearn_gtn.save` (``self, path``); rebuild it with
+        :func:`sklearn_gtn.load`. The write is atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (by convention with the suffix ``.gtn``).
+        """
+        from .persistence import save
+
+        save(self, path)
 
 
 def _normalize_image_shape(shape):

@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import check_positive_int
+from ._utils import check_positive_int, named_input_errors
 from .metrics import energy_distance
 
 __all__ = ["GenerativePipeline", "make_generative_pipeline"]
@@ -141,6 +141,8 @@ class GenerativePipeline(Pipeline):
 
     def _as_batch(self, x, name):
         """``x`` as a batch of inputs and whether it was a single point."""
+        if hasattr(x, "toarray"):
+            raise TypeError(f"{name} is a sparse matrix; pass a dense array.")
         x = np.asarray(x)
         shape = getattr(self, "_input_shape", None)
         if shape is None:  # fitted through fit_transform: fall back on ndim
@@ -214,7 +216,10 @@ class GenerativePipeline(Pipeline):
                 f"{np.shape(x_start)} and {np.shape(x_end)}."
             )
         n_pairs = len(a)
-        za, zb = self._transform_earlier(a), self._transform_earlier(b)
+        with named_input_errors("x_start"):
+            za = self._transform_earlier(a)
+        with named_input_errors("x_end"):
+            zb = self._transform_earlier(b)
         final = self._final_estimator
         t = np.linspace(0.0, 1.0, n_steps)[None, :, None]
         if hasattr(final, "interpolate"):
@@ -255,7 +260,8 @@ class GenerativePipeline(Pipeline):
             :func:`sklearn_gtn.metrics.energy_distance`.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
+        with named_input_errors("X"):
+            X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
         X = X.reshape(len(X), -1)
         if len(X) > _SCORE_MAX_SAMPLES:
             rng = np.random.RandomState(_SCORE_SEED)
@@ -268,6 +274,22 @@ class GenerativePipeline(Pipeline):
                 f"{samples.shape[1]}."
             )
         return -energy_distance(X, samples)
+
+    def save(self, path):
+        """Save this pipeline to one file, without pickle.
+
+        Same as :func:`sklearn_gtn.save` (``self, path``), which lists the
+        supported steps; rebuild it with :func:`sklearn_gtn.load`. The write
+        is atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (by convention with the suffix ``.gtn``).
+        """
+        from .persistence import save
+
+        save(self, path)
 
 
 def make_generative_pipeline(*steps, memory=None, verbose=False):

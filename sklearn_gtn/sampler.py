@@ -13,7 +13,6 @@ import copy
 import math
 import numbers
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -32,9 +31,10 @@ from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from ._modules import MLP
-from ._utils import check_positive_int, resolve_device
+from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
+from ._versioning import GTNVersionWarning, warn_if_other_version
 from .labeling import label_pairs
 from .metrics import energy_scorer
 
@@ -47,10 +47,6 @@ _LABELINGS = ("algorithm1",)
 # On a GPU, large chunks; both bound the memory used whatever n_samples is.
 _CHUNK_BYTES_CPU = 1 << 21
 _CHUNK_ROWS_CUDA = 1 << 18
-
-
-class GTNVersionWarning(UserWarning):
-    """A pickled GTNSampler was made by another version of sklearn-gtn."""
 
 
 class _TensorBatches:
@@ -382,7 +378,8 @@ class GTNSampler(
             The fitted estimator.
         """
         sizes, device = self._check_params()
-        X = validate_data(self, X, reset=True, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=True, dtype=np.float64)
         n_samples, n_features = X.shape
         n_train, n_val = self._split_sizes(n_samples)
 
@@ -576,7 +573,8 @@ class GTNSampler(
         return out
 
     def _check_codes(self, Z, name):
-        Z = check_array(Z, dtype=np.float64, input_name=name)
+        with named_input_errors(name):
+            Z = check_array(Z, dtype=np.float64, input_name=name)
         if Z.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"{name} has {Z.shape[1]} features, but GTNSampler is expecting "
@@ -635,7 +633,8 @@ class GTNSampler(
         uniform square, the same on training and on held-out points.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
         Z = (X - self.mean_) / self.scale_
         return self._run(self.inverse_net_.module_, Z, self.n_features_in_)
 
@@ -671,8 +670,10 @@ class GTNSampler(
         single = np.ndim(a) == 1 and np.ndim(b) == 1
         if single:
             a, b = np.reshape(a, (1, -1)), np.reshape(b, (1, -1))
-        a = check_array(a, dtype=np.float64, input_name=names[0])
-        b = check_array(b, dtype=np.float64, input_name=names[1])
+        with named_input_errors(names[0]):
+            a = check_array(a, dtype=np.float64, input_name=names[0])
+        with named_input_errors(names[1]):
+            b = check_array(b, dtype=np.float64, input_name=names[1])
         if a.shape != b.shape:
             raise ValueError(
                 f"{names[0]} and {names[1]} must have the same shape, got "
@@ -732,6 +733,7 @@ class GTNSampler(
         check_is_fitted(self)
         n_steps = self._n_steps(n_steps)
         a, b, single = self._pair_arrays(x_start, x_end, ("x_start", "x_end"))
+        a, b = self._check_codes(a, "x_start"), self._check_codes(b, "x_end")
         codes_a, codes_b = self.transform(a), self.transform(b)
         return self.interpolate_codes(
             codes_a[0] if single else codes_a,
@@ -761,7 +763,8 @@ class GTNSampler(
             :func:`sklearn_gtn.metrics.energy_scorer`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
         return energy_scorer(self, X)
 
     # --------------------------------------------------------- scikit-learn
@@ -791,12 +794,20 @@ class GTNSampler(
     def __setstate__(self, state):
         state = dict(state)
         version = state.pop("_sklearn_gtn_version", None)
-        if version != __version__:
-            warnings.warn(
-                f"This GTNSampler was pickled with sklearn-gtn "
-                f"{version or '(unknown version)'} and is loaded with "
-                f"sklearn-gtn {__version__}; it may not work as expected.",
-                GTNVersionWarning,
-                stacklevel=2,
-            )
+        warn_if_other_version(version, what="GTNSampler")
         super().__setstate__(state)
+
+    def save(self, path):
+        """Save this GTNSampler to one file, without pickle.
+
+        Same as :func:`sklearn_gtn.save` (``self, path``); rebuild it with
+        :func:`sklearn_gtn.load`. The write is atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (by convention with the suffix ``.gtn``).
+        """
+        from .persistence import save
+
+        save(self, path)

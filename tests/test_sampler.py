@@ -16,6 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
+import sklearn_gtn._versioning as versioning_module
 import sklearn_gtn.sampler as sampler_module
 from sklearn_gtn import GTNSampler, GTNVersionWarning
 from sklearn_gtn.metrics import energy_distance, energy_scorer
@@ -444,7 +445,7 @@ def test_unpickling_other_version_warns(fitted, monkeypatch):
         warnings.simplefilter("error")
         same = pickle.loads(blob)  # same version: silent
     assert_array_equal(same.sample(5, random_state=0), fitted.sample(5, random_state=0))
-    monkeypatch.setattr(sampler_module, "__version__", "0.0.1")
+    monkeypatch.setattr(versioning_module, "__version__", "0.0.1")
     with pytest.warns(GTNVersionWarning, match=r"pickled with sklearn-gtn .* 0\.0\.1"):
         pickle.loads(blob)
 

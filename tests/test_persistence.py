@@ -1,0 +1,422 @@
+"""save/load: one file, no pickle, atomic writes, clear errors on bad files."""
+
+import io
+import json
+import os
+import pickle
+import struct
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.neighbors import KernelDensity
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+import sklearn_gtn
+import sklearn_gtn._versioning as versioning_module
+import sklearn_gtn.persistence as persistence
+from sklearn_gtn import (
+    ConvAutoencoder,
+    GenerativePipeline,
+    GTNSampler,
+    GTNVersionWarning,
+    load,
+    make_generative_pipeline,
+    save,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _gtn(**params):
+    base = dict(hidden_layer_sizes=(8, 8), max_epochs=2, device="cpu", random_state=0)
+    base.update(params)
+    return GTNSampler(**base)
+
+
+@pytest.fixture(scope="module")
+def fitted_gtn():
+    X = np.random.RandomState(0).uniform(size=(120, 2)) * [1.0, 10.0] + 3.0
+    return _gtn().fit(X), X
+
+
+@pytest.fixture(scope="module")
+def fitted_ae():
+    X = np.random.RandomState(1).uniform(size=(24, 1, 6, 6))
+    torch.set_num_threads(1)
+    return ConvAutoencoder(
+        latent_dim=2, max_epochs=1, device="cpu", random_state=0
+    ).fit(X), X
+
+
+# base64 of a pickle that would call os.system("touch")
+_PICKLE_B64 = "gASVIQAAAAAAAACMAm9zlIwGc3lzdGVtlJOUjAV0b3VjaJSFlFKULg=="
+
+
+def _marker_payload(marker):
+    """An object whose unpickling would create ``marker``."""
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    return Payload()
+
+
+def _rewrite(path, edit_metadata=None, members=None):
+    """Rewrite a model file with edited metadata and/or other members."""
+    with zipfile.ZipFile(path) as zf:
+        content = {name: zf.read(name) for name in zf.namelist()}
+    if edit_metadata is not None:
+        meta = json.loads(content["metadata.json"])
+        edit_metadata(meta)
+        content["metadata.json"] = json.dumps(meta).encode()
+    if members is not None:
+        content.update(members)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in content.items():
+            zf.writestr(name, data)
+
+
+# ---------------------------------------------------------------- round trips
+def test_gtn_sampler_round_trip_is_identical(fitted_gtn, tmp_path):
+    gtn, X = fitted_gtn
+    path = tmp_path / "gtn.gtn"
+    gtn.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same version: silent
+        again = load(path)
+    assert type(again) is GTNSampler
+    assert again.get_params() == gtn.get_params()
+    assert_array_equal(again.sample(50, random_state=3), gtn.sample(50, random_state=3))
+    assert_array_equal(again.transform(X), gtn.transform(X))
+    codes = np.random.RandomState(0).normal(size=(7, 2))
+    assert_array_equal(again.inverse_transform(codes), gtn.inverse_transform(codes))
+    for name in ("mean_", "scale_"):
+        assert_array_equal(getattr(again, name), getattr(gtn, name))
+    for name in ("n_features_in_", "n_epochs_", "best_epoch_", "device_"):
+        assert getattr(again, name) == getattr(gtn, name)
+    assert again.best_validation_loss_ == gtn.best_validation_loss_
+    assert list(again.net_.history[:, "train_loss"]) == list(
+        gtn.net_.history[:, "train_loss"]
+    )
+    assert not again.net_.module_.training
+    # a loaded model can be refitted
+    again.set_params(max_epochs=1).fit(X)
+    assert again.n_epochs_ == 1
+
+
+def test_conv_autoencoder_round_trip_is_identical(fitted_ae, tmp_path):
+    ae, X = fitted_ae
+    save(ae, tmp_path / "ae.gtn")
+    again = load(tmp_path / "ae.gtn")
+    assert type(again) is ConvAutoencoder
+    Z = ae.transform(X)
+    assert_array_equal(again.transform(X), Z)
+    assert_array_equal(again.inverse_transform(Z), ae.inverse_transform(Z))
+    assert again.image_shape_ == ae.image_shape_
+    assert again.device_ == torch.device("cpu")
+    assert len(again.history_) == len(ae.history_)
+
+
+def test_pipeline_autoencoder_gtn_round_trip(fitted_ae, tmp_path):
+    ae, X = fitted_ae
+    gtn = _gtn(fit_inverse=False).fit(ae.transform(X))
+    pipe = GenerativePipeline([("ae", ae), ("gtn", gtn)])
+    pipe._input_shape = X.shape[1:]  # as fit would record
+    pipe.save(tmp_path / "pipe.gtn")
+    again = load(tmp_path / "pipe.gtn")
+    assert type(again) is GenerativePipeline
+    assert list(again.named_steps) == ["ae", "gtn"]
+    expected = pipe.sample(6, random_state=2)
+    assert expected.shape == (6, 1, 6, 6)
+    assert_array_equal(again.sample(6, random_state=2), expected)
+
+
+def test_pipeline_scaler_pca_gtn_round_trip(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 2)) @ rng.normal(size=(2, 4)) + 7.0
+    pipe = make_generative_pipeline(StandardScaler(), PCA(2), _gtn()).fit(X)
+    save(pipe, tmp_path / "pipe.gtn")
+    again = load(tmp_path / "pipe.gtn")
+    assert_array_equal(again.sample(9, random_state=0), pipe.sample(9, random_state=0))
+    assert_array_equal(
+        again.interpolate(X[0], X[1], n_steps=4),
+        pipe.interpolate(X[0], X[1], n_steps=4),
+    )
+    assert_array_equal(again.transform(X), pipe.transform(X))
+    assert_array_equal(again[1].components_, pipe[1].components_)
+
+
+def test_unfitted_estimator_round_trip(tmp_path):
+    gtn = _gtn(random_state=np.random.RandomState(5), lr=0.5)
+    save(gtn, tmp_path / "u.gtn")
+    again = load(tmp_path / "u.gtn")
+    assert again.lr == 0.5
+    assert_array_equal(
+        again.random_state.randint(1000, size=5),
+        np.random.RandomState(5).randint(1000, size=5),
+    )
+    with pytest.raises(NotFittedError):
+        check_is_fitted(again)
+
+
+def test_gpu_saved_model_loads_on_cpu(fitted_gtn, tmp_path):
+    gtn, _ = fitted_gtn
+    path = tmp_path / "gpu.gtn"
+    save(gtn, path)
+
+    def to_cuda(meta):  # what a model fitted on a GPU looks like
+        attrs = meta["estimator"]["attributes"]
+        attrs["device_"] = "cuda:0"
+        attrs["net_"]["params"]["device"] = "cuda:0"
+        attrs["inverse_net_"]["params"]["device"] = "cuda:0"
+
+    _rewrite(path, to_cuda)
+    again = load(path, device="cpu")
+    assert again.device_ == "cpu"
+    assert_array_equal(again.sample(5, random_state=0), gtn.sample(5, random_state=0))
+    if not torch.cuda.is_available():
+        assert load(path).device_ == "cpu"  # device=None falls back to the CPU
+
+
+@pytest.mark.cuda
+def test_load_moves_networks_to_cuda(fitted_gtn, tmp_path):
+    gtn, _ = fitted_gtn
+    save(gtn, tmp_path / "m.gtn")
+    again = load(tmp_path / "m.gtn", device="cuda")
+    assert again.device_.startswith("cuda")
+    assert next(again.net_.module_.parameters()).is_cuda
+    np.testing.assert_allclose(
+        again.sample(50, random_state=0), gtn.sample(50, random_state=0), atol=1e-4
+    )
+    save(again, tmp_path / "g.gtn")  # tensors are stored from the CPU
+    assert load(tmp_path / "g.gtn", device="cpu").device_ == "cpu"
+
+
+def test_load_device_cuda_without_cuda_is_refused(fitted_gtn, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    save(fitted_gtn[0], tmp_path / "m.gtn")
+    with pytest.raises(ValueError, match="device='cuda'.*CUDA is not available"):
+        load(tmp_path / "m.gtn", device="cuda")
+
+
+# --------------------------------------------------------------- refusals
+@pytest.mark.parametrize(
+    "step",
+    [FunctionTransformer(np.log1p), KernelDensity()],
+    ids=["FunctionTransformer", "KernelDensity"],
+)
+def test_unsupported_step_refused_before_writing(step, tmp_path):
+    path = tmp_path / "m.gtn"
+    path.write_bytes(b"previous")
+    pipe = GenerativePipeline([("scale", StandardScaler()), ("odd", step)])
+    with pytest.raises(TypeError, match=type(step).__name__ + ".*cannot save"):
+        save(pipe, path)
+    assert path.read_bytes() == b"previous"
+    assert os.listdir(tmp_path) == ["m.gtn"]
+
+
+def test_plain_pickle_file_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.gtn"
+    path.write_bytes(pickle.dumps(_marker_payload(marker)))
+    with pytest.raises(ValueError, match="pickle"):
+        load(path)
+    assert not marker.exists()
+
+
+def test_torch_save_file_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.gtn"
+    torch.save({"x": _marker_payload(marker)}, path)  # a zip holding data.pkl
+    with pytest.raises(ValueError, match="not an sklearn-gtn model file"):
+        load(path)
+    assert not marker.exists()
+
+
+def test_model_file_with_extra_pickle_member_is_refused(fitted_gtn, tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    _rewrite(path, members={"data.pkl": pickle.dumps(_marker_payload(marker))})
+    with pytest.raises(ValueError, match="data.pkl"):
+        load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda m: m["estimator"].update({"__estimator__": "builtins.eval"}), "eval"),
+        (
+            lambda m: m["estimator"].update({"__estimator__": "os.system"}),
+            "not an estimator sklearn-gtn loads",
+        ),
+        (
+            lambda m: m["estimator"]["params"].update(
+                {"lr": {"__pickle__": _PICKLE_B64}}
+            ),
+            "unknown tagged object",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"]["net_"]["params"].update(
+                {"module": {"__class__": "os.system"}}
+            ),
+            "not allowed",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"].update({"__class__": None}),
+            "not allowed",
+        ),
+        (
+            lambda m: m["estimator"]["params"].update({"evil": 1}),
+            "no parameter",
+        ),
+        (lambda m: m.update({"format_version": 99}), "format version 99"),
+    ],
+    ids=[
+        "eval",
+        "os.system",
+        "pickle-tag",
+        "class-param",
+        "dunder-attr",
+        "unknown-param",
+        "newer-format",
+    ],
+)
+def test_crafted_metadata_is_refused(fitted_gtn, tmp_path, edit, match):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    _rewrite(path, edit)
+    with pytest.raises(ValueError, match=match):
+        load(path)
+
+
+def test_crafted_tensor_header_is_refused(fitted_gtn, tmp_path):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    header = json.dumps({"t0": {"dtype": "O", "shape": [1], "data_offsets": [0, 8]}})
+    blob = struct.pack("<Q", len(header)) + header.encode() + b"\0" * 8
+    _rewrite(path, members={"tensors.safetensors": blob})
+    with pytest.raises(ValueError, match="unsupported dtype 'O'"):
+        load(path)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.1, 0.5, 0.9, 0.999])
+def test_truncated_file_gives_value_error(fitted_gtn, tmp_path, fraction):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(ValueError, match="truncated or corrupt|not an sklearn-gtn"):
+        load(path)
+
+
+def test_corrupted_bytes_give_value_error(fitted_gtn, tmp_path):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo("tensors.safetensors")
+    data[info.header_offset + 200] ^= 0xFF  # inside the tensor member: bad CRC
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        load(path)
+
+
+def test_inconsistent_safetensors_offsets_are_refused():
+    header = json.dumps({"t0": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}})
+    blob = struct.pack("<Q", len(header)) + header.encode() + b"\0" * 8
+    with pytest.raises(ValueError, match="out of bounds"):
+        persistence._read_safetensors(blob)
+    with pytest.raises(ValueError, match="truncated"):
+        persistence._read_safetensors(struct.pack("<Q", 10**9) + b"{}")
+
+
+def test_safetensors_layout_round_trip():
+    arrays = {
+        "a": ("F64", np.arange(6.0).reshape(2, 3)),
+        "b": ("I64", np.array([-1, 2], dtype=np.int64)),
+        "c": ("BOOL", np.array([True, False])),
+        "d": ("F32", np.zeros((0, 3), dtype=np.float32)),
+    }
+    buf = io.BytesIO()
+    persistence._write_safetensors(buf, arrays)
+    raw = buf.getvalue()
+    (n,) = struct.unpack("<Q", raw[:8])
+    assert (8 + n) % 8 == 0  # data aligned, as the safetensors layout asks
+    assert json.loads(raw[8 : 8 + n])["a"] == {
+        "dtype": "F64",
+        "shape": [2, 3],
+        "data_offsets": [0, 48],
+    }
+    back = persistence._read_safetensors(raw)
+    for name, (code, arr) in arrays.items():
+        assert back[name][0] == code
+        assert_array_equal(back[name][1], arr)
+
+
+# ------------------------------------------------------- versions and writes
+def test_other_package_version_warns(fitted_gtn, tmp_path):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    _rewrite(path, lambda m: m["versions"].update({"sklearn_gtn": "0.0.1"}))
+    with pytest.warns(GTNVersionWarning, match=r"saved with sklearn-gtn 0\.0\.1"):
+        again = load(path)
+    assert_array_equal(
+        again.sample(3, random_state=0), fitted_gtn[0].sample(3, random_state=0)
+    )
+
+
+def test_conv_autoencoder_pickle_stores_version(fitted_ae, monkeypatch):
+    blob = pickle.dumps(fitted_ae[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(blob)
+    monkeypatch.setattr(versioning_module, "__version__", "0.0.1")
+    with pytest.warns(GTNVersionWarning, match="ConvAutoencoder was pickled"):
+        pickle.loads(blob)
+
+
+def test_failed_write_leaves_previous_file_intact(fitted_gtn, tmp_path, monkeypatch):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    before = path.read_bytes()
+
+    def broken_writer(fileobj, tensors):
+        fileobj.write(b"\0" * 1000)  # part of the data, then a crash
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence, "_write_safetensors", broken_writer)
+    other = _gtn(hidden_layer_sizes=(3,))
+    with pytest.raises(OSError, match="disk full"):
+        save(other, path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.gtn"]  # no temporary file left
+    assert load(path).get_params() == fitted_gtn[0].get_params()
+
+
+def test_save_keeps_permissions_of_replaced_file(fitted_gtn, tmp_path):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    os.chmod(path, 0o640)
+    save(fitted_gtn[0], path)
+    assert os.stat(path).st_mode & 0o777 == 0o640
+
+
+def test_public_api_exports():
+    assert sklearn_gtn.save is save and sklearn_gtn.load is load
+    assert "sklearn_gtn.GTNSampler" in persistence.SUPPORTED_ESTIMATORS
