@@ -403,14 +403,44 @@ def _save_model(model, path):
     save(model, path)
 
 
-def _load_model(path):
+def _load_model(path, device=None):
+    """``sklearn_gtn.load``; warnings (another version) become one stderr line."""
+    import warnings
+
     _check_input_file(path, "model file")
     from .persistence import load
 
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = load(path, device=device)
+        except (OSError, ValueError, TypeError, KeyError, EOFError) as exc:
+            raise UsageError(
+                f"cannot load a model from {path!r}: {_one_line(exc)}"
+            ) from None
+    for w in caught:
+        print(f"{PROG}: warning: {_one_line(w.message)}", file=sys.stderr)
+    return model
+
+
+def _saved_versions(path):
+    """The ``versions`` recorded in a model file's metadata, or ``None``."""
+    import json
+    import zipfile
+
     try:
-        return load(path)
-    except (OSError, ValueError, TypeError, KeyError, EOFError) as exc:
-        raise UsageError(f"cannot load a model from {path!r}: {exc}") from None
+        with zipfile.ZipFile(path) as archive:
+            meta = json.loads(archive.read("metadata.json"))
+        return ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    except (
+        OSError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        zipfile.BadZipFile,
+    ):
+        return None
 
 
 def _row_shape(model):
@@ -507,7 +537,9 @@ def _one_line(exc):
 
 def _cmd_sample(args):
     suffix = _check_output_file(args.output)
-    model = _load_model(args.model)
+    if args.device is not None:
+        _check_device(args.device)
+    model = _load_model(args.model, device=args.device)
     if not hasattr(model, "sample"):
         raise UsageError(f"{type(model).__name__} in {args.model!r} cannot sample")
     X_new = model.sample(args.n_samples, random_state=args.random_state)
@@ -555,7 +587,9 @@ def _endpoints(args, row_shape):
 
 def _cmd_interpolate(args):
     _check_output_file(args.output)
-    model = _load_model(args.model)
+    if args.device is not None:
+        _check_device(args.device)
+    model = _load_model(args.model, device=args.device)
     if not hasattr(model, "interpolate"):
         raise UsageError(
             f"{type(model).__name__} in {args.model!r} cannot interpolate (fit it "
@@ -636,7 +670,7 @@ def _versions():
 def _cmd_info(args):
     from sklearn.pipeline import Pipeline
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, device="cpu")
     size = os.path.getsize(args.model)
     lines = [f"model: {args.model} ({size:,} bytes)"]
     if isinstance(model, Pipeline):
@@ -647,10 +681,10 @@ def _cmd_info(args):
             lines += _estimator_lines(est, indent="    ")
     else:
         lines += _estimator_lines(model)
-    saved = getattr(model, "_sklearn_gtn_version", None)
+    saved = _saved_versions(args.model)
     if saved is not None:
-        lines.append(f"saved by: sklearn-gtn {saved}")
-    lines.append(f"versions: {_versions()}")
+        lines.append(f"saved with: {saved}")
+    lines.append(f"running: {_versions()}")
     print("\n".join(lines))
 
 
@@ -667,6 +701,15 @@ def _add_common(p, *, seed_help):
         action="count",
         default=0,
         help="show progress (labeling, training epochs, writing)",
+    )
+
+
+def _add_load_device(p):
+    p.add_argument(
+        "--device",
+        default=None,
+        help="where the networks run: auto, cpu or cuda (default: as saved, "
+        "or the CPU when that device is missing)",
     )
 
 
@@ -792,6 +835,7 @@ def _build_parser():
         metavar="OUT",
         help="output file, .csv or .npy",
     )
+    _add_load_device(sample)
     _add_common(sample, seed_help="seed of the draws (default: fresh draws)")
 
     interp = sub.add_parser(
@@ -830,6 +874,7 @@ def _build_parser():
         metavar="OUT",
         help="output file, .csv or .npy",
     )
+    _add_load_device(interp)
     interp.add_argument(
         "--verbose", "-v", action="count", default=0, help="show progress"
     )

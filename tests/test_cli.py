@@ -245,6 +245,11 @@ def test_every_command_has_help(command, capsys):
             "integer >= 2",
         ),
         (["info", "DIR/missing.gtn"], "does not exist"),
+        (["info", "DIR/ok.csv"], "cannot load a model from"),
+        (
+            ["sample", "DIR/ok.csv", "-n", "3", "-o", "DIR/s.csv", "--device", "tpu"],
+            "--device='tpu'",
+        ),
     ],
 )
 def test_cli_user_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
@@ -384,7 +389,8 @@ def test_fit_sample_interpolate_info_end_to_end(tmp_path, capsys, square, header
     out = capsys.readouterr().out
     assert "class: sklearn_gtn.GTNSampler" in out
     assert "hidden_layer_sizes = (8, 8)" in out
-    assert "n_features_in_ = 2" in out and "versions: sklearn-gtn" in out
+    assert "n_features_in_ = 2" in out and "running: sklearn-gtn" in out
+    assert "saved with: " in out and "torch" in out
 
 
 @needs_persistence
