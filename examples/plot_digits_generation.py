@@ -23,6 +23,7 @@ with more epochs.
 import os
 
 import matplotlib.pyplot as plt
+import numpy as np
 from sklearn.datasets import load_digits
 
 from sklearn_gtn import ConvAutoencoder, GTNSampler, make_generative_pipeline
@@ -69,9 +70,11 @@ print(f"autoencoder: {ae.n_epochs_} epochs; GTN: {gtn.n_epochs_} epochs")
 # On the left, real images passed through the autoencoder (the best the
 # generator can do is to look like these); on the right, ``pipe.sample``.
 def show_grid(ax, batch, title, n_rows=8):
-    batch = batch[: n_rows * n_rows, 0]
-    grid = batch.reshape(n_rows, n_rows, side, side).swapaxes(1, 2)
-    ax.imshow(grid.reshape(n_rows * side, n_rows * side), cmap="gray_r")
+    # one blank pixel around each image, then rows of images side by side
+    batch = np.pad(batch[: n_rows * n_rows, 0], ((0, 0), (1, 1), (1, 1)))
+    size = side + 2
+    grid = batch.reshape(n_rows, n_rows, size, size).swapaxes(1, 2)
+    ax.imshow(grid.reshape(n_rows * size, n_rows * size), cmap="gray_r", vmin=0)
     ax.set(title=title, xticks=[], yticks=[])
 
 

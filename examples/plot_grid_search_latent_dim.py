@@ -67,8 +67,9 @@ left.set(
     title="lower is better",
 )
 samples = search.best_estimator_.sample(36, random_state=0)[:, 0]
-grid = samples.reshape(6, 6, 8, 8).swapaxes(1, 2).reshape(48, 48)
-right.imshow(grid, cmap="gray_r")
+padded = np.pad(samples, ((0, 0), (1, 1), (1, 1)))  # a blank pixel around each
+grid = padded.reshape(6, 6, 10, 10).swapaxes(1, 2).reshape(60, 60)
+right.imshow(grid, cmap="gray_r", vmin=0)
 best_dim = search.best_params_["convautoencoder__latent_dim"]
 right.set(title=f"samples, latent_dim={best_dim}", xticks=[], yticks=[])
 print("sample range:", np.round([samples.min(), samples.max()], 2))

@@ -1,8 +1,6 @@
 """The command line end to end at tiny settings: demo, fit, sample, interpolate,
 info, data files, and user errors (one line on stderr, exit code 2)."""
 
-import importlib
-import importlib.util
 import os
 import subprocess
 import sys
@@ -100,10 +98,6 @@ def test_module_entry_point_help():
 # ---------------------------------------------------------------------------
 # fit / sample / interpolate / info, and reading data files
 # ---------------------------------------------------------------------------
-needs_persistence = pytest.mark.skipif(
-    importlib.util.find_spec("sklearn_gtn.persistence") is None,
-    reason="sklearn_gtn.save/load (the persistence branch) not merged yet",
-)
 FIT_TINY = ["--max-epochs", "2", "--hidden-layer-sizes", "8,8", "--random-state", "0"]
 
 
@@ -293,7 +287,6 @@ def test_console_entry_reports_user_error_without_traceback(tmp_path):
     assert not (tmp_path / "m.gtn").exists()
 
 
-@needs_persistence
 @pytest.mark.parametrize("header", [True, False])
 def test_fit_sample_interpolate_info_end_to_end(tmp_path, capsys, square, header):
     X, with_header, without = square
@@ -336,9 +329,8 @@ def test_fit_sample_interpolate_info_end_to_end(tmp_path, capsys, square, header
     )
     S_npy = np.load(tmp_path / "s.npy")
     np.testing.assert_allclose(S, S_npy, rtol=1e-7)  # CSV keeps 9 digits
-    sklearn_gtn_load = importlib.import_module("sklearn_gtn.persistence").load
     np.testing.assert_array_equal(
-        S_npy, sklearn_gtn_load(model).sample(7, random_state=1)
+        S_npy, sklearn_gtn.load(model).sample(7, random_state=1)
     )
 
     path = tmp_path / "path.npy"
@@ -393,7 +385,6 @@ def test_fit_sample_interpolate_info_end_to_end(tmp_path, capsys, square, header
     assert "saved with: " in out and "torch" in out
 
 
-@needs_persistence
 def test_fit_images_from_flat_rows(tmp_path, capsys):
     from sklearn.datasets import load_digits
 
@@ -450,7 +441,6 @@ def test_fit_images_from_flat_rows(tmp_path, capsys):
     assert "latent_dim = 3" in out
 
 
-@needs_persistence
 def test_interpolate_and_sample_errors_on_a_model(tmp_path, capsys, square):
     _, _, data = square
     model = str(tmp_path / "m.gtn")
