@@ -15,6 +15,7 @@ Environment variables:
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
@@ -49,6 +50,7 @@ exclude_patterns = [
 ]
 html_theme = "alabaster"
 html_static_path = ["_static"]
+templates_path = ["_templates"]
 html_theme_options = {"description": "Generative Topological Networks"}
 
 if os.environ.get("SKLEARN_GTN_DOCS_INTERSPHINX") == "1":
@@ -70,3 +72,17 @@ sphinx_gallery_conf = {
     "write_computation_times": False,
     "remove_config_comments": True,
 }
+
+
+# Shapes such as ``(n_features_in_,)`` in docstring types would read as reST
+# references (a trailing underscore); quote them before numpydoc parses.
+_TRAILING_UNDERSCORE = re.compile(r"(?<=[(,] )(\w+_)(?=[,)])|(?<=\()(\w+_)(?=[,)])")
+
+
+def _quote_fitted_names(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        lines[i] = _TRAILING_UNDERSCORE.sub(lambda m: f"``{m.group(0)}``", line)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _quote_fitted_names, priority=100)
