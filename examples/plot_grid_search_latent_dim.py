@@ -28,9 +28,9 @@ from sklearn_gtn import ConvAutoencoder, GTNSampler, make_generative_pipeline
 FULL = os.environ.get("SKLEARN_GTN_FULL") == "1"
 QUICK = os.environ.get("SKLEARN_GTN_EXAMPLES_QUICK") == "1"
 LATENT_DIMS = [2, 3, 5, 8, 12, 20] if FULL else [2, 5, 10]
-AE_EPOCHS = 100 if FULL else (1 if QUICK else 5)
+AE_EPOCHS = 100 if FULL else (1 if QUICK else 6)
 GTN_EPOCHS = 100 if FULL else (1 if QUICK else 10)
-N_IMAGES = None if FULL else (200 if QUICK else 900)
+N_IMAGES = None if FULL else (200 if QUICK else 600)
 CV = 5 if FULL else 2
 
 images = load_digits().images[:N_IMAGES, None, :, :] / 16.0
