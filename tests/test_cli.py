@@ -1,6 +1,7 @@
 """The command line end to end at tiny settings: demo, fit, sample, interpolate,
 info, data files, and user errors (one line on stderr, exit code 2)."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -506,3 +507,25 @@ def test_interpolate_and_sample_errors_on_a_model(tmp_path, capsys, square):
     not_a_model.write_bytes(b"definitely not a model")
     code = main(["sample", str(not_a_model), "-n", "2", "-o", str(tmp_path / "s.csv")])
     _assert_user_error(code, capsys, "cannot load a model")
+
+
+def test_console_script_points_at_main():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    with open(
+        os.path.join(os.path.dirname(__file__), "..", "pyproject.toml"), "rb"
+    ) as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    module, _, name = scripts["sklearn-gtn"].partition(":")
+    assert getattr(importlib.import_module(module), name) is main
+
+
+def test_verbose_shows_training_and_writing_progress(tmp_path, capfd, square):
+    _, _, data = square
+    model = str(tmp_path / "m.gtn")
+    assert main(["fit", str(data), "-o", model, "--verbose", *FIT_TINY]) == 0
+    out, err = capfd.readouterr()
+    assert "fitting GTNSampler" in err
+    assert "train_loss" in out + err  # skorch's epoch table
+    assert main(["sample", model, "-n", "50", "-o", str(tmp_path / "s.csv"), "-v"]) == 0
+    assert "writing" in capfd.readouterr().err
