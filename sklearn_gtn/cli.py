@@ -790,7 +790,8 @@ def _build_parser():
         "--labeling",
         default="algorithm1",
         metavar="NAME",
-        help="how normal draws are paired with data points (default: algorithm1)",
+        help="how normal draws are paired with data points: algorithm1 (the "
+        "paper's) or assignment (default: algorithm1)",
     )
     fit.add_argument(
         "--device", default="auto", help="auto, cpu or cuda (default: auto)"

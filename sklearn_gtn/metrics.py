@@ -8,7 +8,12 @@ from sklearn.utils import check_array, check_random_state
 
 from ._utils import check_positive_int
 
-__all__ = ["energy_distance", "energy_scorer"]
+__all__ = [
+    "c2st_accuracy",
+    "energy_distance",
+    "energy_scorer",
+    "precision_recall_coverage",
+]
 
 # energy_scorer: at most this many rows of X (and as many samples, drawn with a
 # fixed seed) enter the energy distance, whose cost is quadratic in the rows
@@ -109,3 +114,142 @@ def energy_scorer(estimator, X, y=None):
         X = X[rng.choice(X.shape[0], _SCORE_MAX_SAMPLES, replace=False)]
     samples = estimator.sample(X.shape[0], random_state=_SCORE_SEED)
     return -energy_distance(X, samples)
+
+
+def _paired_subsamples(X_real, X_fake, max_samples, random_state):
+    """Validate two samples and subsample both to one common size."""
+    A = check_array(X_real, dtype=np.float64, input_name="X_real")
+    B = check_array(X_fake, dtype=np.float64, input_name="X_fake")
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(
+            "X_real and X_fake must have the same number of features, got "
+            f"{A.shape[1]} and {B.shape[1]}."
+        )
+    max_samples = check_positive_int(max_samples, name="max_samples", minimum=2)
+    rng = check_random_state(random_state)
+    n = min(len(A), len(B), max_samples)
+    if n < 2:
+        raise ValueError(f"need at least 2 rows in each sample, got {n}.")
+    A = A[rng.choice(len(A), n, replace=False)]
+    B = B[rng.choice(len(B), n, replace=False)]
+    return A, B, rng
+
+
+def c2st_accuracy(X_real, X_fake, *, cv=5, max_samples=5000, random_state=None):
+    """Classifier two-sample test: how well can real and generated rows be told apart?
+
+    A gradient-boosted classifier (scikit-learn's
+    ``HistGradientBoostingClassifier``) learns to separate real rows from
+    generated ones; the cross-validated accuracy is returned. ``0.5`` means
+    the classifier cannot tell them apart, ``1.0`` that it always can.
+
+    Parameters
+    ----------
+    X_real : array-like of shape (n_real, n_features)
+        Real rows, ideally held out from training.
+    X_fake : array-like of shape (n_fake, n_features)
+        Generated rows.
+    cv : int, default=5
+        Number of stratified, shuffled folds.
+    max_samples : int, default=5000
+        Both samples are subsampled to the same size, at most this many rows.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsampling, the folds and the classifier.
+
+    Returns
+    -------
+    accuracy : float
+        Mean cross-validated accuracy, in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gtn.metrics import c2st_accuracy
+    >>> rng = np.random.RandomState(0)
+    >>> same = c2st_accuracy(rng.normal(size=(400, 2)), rng.normal(size=(400, 2)),
+    ...                      random_state=0)
+    >>> apart = c2st_accuracy(rng.normal(size=(400, 2)),
+    ...                       rng.normal(3.0, size=(400, 2)), random_state=0)
+    >>> bool(same < 0.6 < 0.95 < apart)
+    True
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    cv = check_positive_int(cv, name="cv", minimum=2)
+    A, B, rng = _paired_subsamples(X_real, X_fake, max_samples, random_state)
+    Z = np.concatenate([A, B])
+    target = np.r_[np.zeros(len(A)), np.ones(len(B))]
+    clf = HistGradientBoostingClassifier(random_state=rng.randint(2**31 - 1))
+    folds = StratifiedKFold(cv, shuffle=True, random_state=rng.randint(2**31 - 1))
+    return float(cross_val_score(clf, Z, target, cv=folds).mean())
+
+
+def precision_recall_coverage(
+    X_real, X_fake, *, n_neighbors=5, max_samples=5000, random_state=None
+):
+    """k-NN precision, recall and coverage of generated rows.
+
+    Each row gets a ball reaching its ``n_neighbors``-th nearest neighbour in
+    its own sample. *Precision* is the fraction of generated rows inside some
+    real row's ball (are samples realistic?), *recall* the fraction of real
+    rows inside some generated row's ball (is the data's variety produced?)
+    (Kynkaanniemi et al., 2019), and *coverage* the fraction of real rows
+    whose own ball holds a generated row (Naeem et al., 2020).
+
+    Parameters
+    ----------
+    X_real : array-like of shape (n_real, n_features)
+        Real rows, ideally held out from training.
+    X_fake : array-like of shape (n_fake, n_features)
+        Generated rows.
+    n_neighbors : int, default=5
+        The ``k`` of the k-NN balls.
+    max_samples : int, default=5000
+        Both samples are subsampled to the same size, at most this many rows.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsampling.
+
+    Returns
+    -------
+    scores : dict
+        ``{"precision": float, "recall": float, "coverage": float}``, each in
+        ``[0, 1]``; higher is better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gtn.metrics import precision_recall_coverage
+    >>> rng = np.random.RandomState(0)
+    >>> real = rng.normal(size=(500, 2))
+    >>> narrow = rng.normal(scale=0.3, size=(500, 2))  # realistic, not varied
+    >>> s = precision_recall_coverage(real, narrow, random_state=0)
+    >>> bool(s["precision"] > 0.9 and s["recall"] < 0.6)
+    True
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    k = check_positive_int(n_neighbors, name="n_neighbors")
+    A, B, _ = _paired_subsamples(X_real, X_fake, max_samples, random_state)
+    if len(A) <= k:
+        raise ValueError(
+            f"n_neighbors={k} needs more than {k} rows in each sample, got {len(A)}."
+        )
+    # radius of each row's ball: distance to its k-th neighbour (itself excluded)
+    radius_real = NearestNeighbors(n_neighbors=k + 1).fit(A).kneighbors(A)[0][:, -1]
+    radius_fake = NearestNeighbors(n_neighbors=k + 1).fit(B).kneighbors(B)[0][:, -1]
+    inside_real = np.zeros(len(B), dtype=bool)  # fake row j in some real ball
+    covered = np.zeros(len(A), dtype=bool)  # real ball i holds a fake row
+    recalled = np.zeros(len(A), dtype=bool)  # real row i in some fake ball
+    Bt = torch.from_numpy(B)
+    for start in range(0, len(A), 1024):
+        D = torch.cdist(torch.from_numpy(A[start : start + 1024]), Bt).numpy()
+        in_ball = D <= radius_real[start : start + 1024, None]
+        inside_real |= in_ball.any(axis=0)
+        covered[start : start + 1024] = in_ball.any(axis=1)
+        recalled[start : start + 1024] = (D <= radius_fake[None, :]).any(axis=1)
+    return {
+        "precision": float(inside_real.mean()),
+        "recall": float(recalled.mean()),
+        "coverage": float(covered.mean()),
+    }

@@ -35,12 +35,13 @@ from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
 from ._versioning import GTNVersionWarning, warn_if_other_version
+from .assignment import assignment_pairs
 from .labeling import label_pairs
 from .metrics import energy_scorer
 
 __all__ = ["GTNSampler", "GTNVersionWarning"]
 
-_LABELINGS = ("algorithm1",)
+_LABELINGS = ("algorithm1", "assignment")
 # Rows per forward pass in sample/transform/inverse_transform. On the CPU a
 # chunk's activations should stay in cache (about 2 MiB per layer): for the
 # 6 x 50 network, 8,192-row chunks run 4-5x faster than one 1,000,000-row pass.
@@ -166,9 +167,13 @@ class GTNSampler(
         Fraction of ``X`` held out, paired with its own normal draws (labeled
         separately) and used for early stopping. In ``[0, 1)``; with ``0``
         training runs for ``max_epochs`` epochs.
-    labeling : {"algorithm1"}, default="algorithm1"
+    labeling : {"algorithm1", "assignment"}, default="algorithm1"
         How normal draws are paired with data points. ``"algorithm1"`` is the
-        paper's rule (:func:`sklearn_gtn.label_pairs`).
+        paper's rule (:func:`sklearn_gtn.label_pairs`: direction first, norm
+        only to break ties). ``"assignment"`` pairs them to minimise the total
+        squared distance (:func:`sklearn_gtn.assignment_pairs`: exact up to
+        3,000 rows, the ``"cells"`` refinement above, the quantile map in
+        1-D), which respects the radial order as well; it runs on the CPU.
     standardize : bool, default=True
         Centre and scale each feature before labeling (Algorithm 1 works on
         directions from the origin, so the data must at least be centred).
@@ -403,12 +408,12 @@ class GTNSampler(
 
         verbose = self.verbose > 0
         tic = time.perf_counter()
-        X_train = Z_train[label_pairs(Z_train, Y_train, device=device, verbose=verbose)]
+        X_train = Z_train[self._label(Z_train, Y_train, device, verbose, rng)]
         X_val = None
         if not n_val:
             Y_val = None
         else:
-            X_val = Z_val[label_pairs(Z_val, Y_val, device=device, verbose=verbose)]
+            X_val = Z_val[self._label(Z_val, Y_val, device, verbose, rng)]
         self.labeling_time_ = time.perf_counter() - tic
 
         def as_tensor(A):
@@ -454,6 +459,12 @@ class GTNSampler(
             self.best_epoch_ = self.n_epochs_
             self.best_validation_loss_ = None
         return self
+
+    def _label(self, Z, Y, device, verbose, rng):
+        """Pair the draws ``Y`` with rows of ``Z`` by the chosen labeling."""
+        if self.labeling == "assignment":
+            return assignment_pairs(Z, Y, random_state=rng)
+        return label_pairs(Z, Y, device=device, verbose=verbose)
 
     def _train(self, inputs, targets, valid_inputs, valid_targets, sizes, device):
         """Build and fit one skorch net ``inputs -> targets``."""
