@@ -529,3 +529,13 @@ def test_verbose_shows_training_and_writing_progress(tmp_path, capfd, square):
     assert "train_loss" in out + err  # skorch's epoch table
     assert main(["sample", model, "-n", "50", "-o", str(tmp_path / "s.csv"), "-v"]) == 0
     assert "writing" in capfd.readouterr().err
+
+
+def test_fit_with_assignment_labeling(tmp_path, capsys, square):
+    _, _, data = square
+    model = str(tmp_path / "m.gtn")
+    argv = ["fit", str(data), "-o", model, "--labeling", "assignment", *FIT_TINY]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["info", model]) == 0
+    assert "labeling = 'assignment'" in capsys.readouterr().out
