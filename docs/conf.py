@@ -1,6 +1,21 @@
-"""Sphinx configuration for sklearn-gtn."""
+"""Sphinx configuration for sklearn-gtn.
+
+Build (warnings are errors, as in CI)::
+
+    pip install -e ".[docs]"
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+Environment variables:
+
+``SKLEARN_GTN_DOCS_NO_GALLERY=1``
+    render the example gallery without running the examples (CI does this;
+    the examples run as scripts in ``tests/test_examples.py``).
+``SKLEARN_GTN_DOCS_INTERSPHINX=1``
+    link to the Python, NumPy, scikit-learn and torch docs (needs network).
+"""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
@@ -9,23 +24,65 @@ from sklearn_gtn import __version__  # noqa: E402
 
 project = "sklearn-gtn"
 author = "sklearn-gtn developers"
+copyright = "sklearn-gtn developers"
 release = __version__
 version = __version__
 
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
-exclude_patterns = ["_build", "auto_examples/*.ipynb"]
+numpydoc_class_members_toctree = False
+exclude_patterns = [
+    "_build",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.zip",
+    "auto_examples/*.md5",
+    "auto_examples/*.json",
+    "sg_execution_times.rst",
+]
 html_theme = "alabaster"
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable/", None),
-    "sklearn": ("https://scikit-learn.org/stable/", None),
-    "torch": ("https://pytorch.org/docs/stable/", None),
+html_static_path = ["_static"]
+templates_path = ["_templates"]
+html_theme_options = {"description": "Generative Topological Networks"}
+
+if os.environ.get("SKLEARN_GTN_DOCS_INTERSPHINX") == "1":
+    extensions.append("sphinx.ext.intersphinx")
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "numpy": ("https://numpy.org/doc/stable/", None),
+        "sklearn": ("https://scikit-learn.org/stable/", None),
+        "torch": ("https://pytorch.org/docs/stable/", None),
+    }
+
+_run_gallery = os.environ.get("SKLEARN_GTN_DOCS_NO_GALLERY") != "1"
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "plot_gallery": "True" if _run_gallery else "False",
+    "download_all_examples": False,
+    "write_computation_times": False,
+    "remove_config_comments": True,
 }
+
+
+# Shapes such as ``(n_features_in_,)`` in docstring types would read as reST
+# references (a trailing underscore); quote them before numpydoc parses.
+_TRAILING_UNDERSCORE = re.compile(r"(?<=[(,] )(\w+_)(?=[,)])|(?<=\()(\w+_)(?=[,)])")
+
+
+def _quote_fitted_names(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        lines[i] = _TRAILING_UNDERSCORE.sub(lambda m: f"``{m.group(0)}``", line)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _quote_fitted_names, priority=100)
