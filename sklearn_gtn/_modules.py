@@ -7,8 +7,10 @@ train them through skorch.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -21,12 +23,30 @@ __all__ = ["MLP", "ConvEncoder", "ConvDecoder", "ConvAutoencoderModule", "padded
 # ---------------------------------------------------------------------------
 
 
+def n_batch_norm_layers(batch_norm: bool | int, n_hidden: int) -> int:
+    """Number of leading hidden layers that ``batch_norm`` puts BatchNorm after.
+
+    ``True`` means all ``n_hidden`` layers, ``False`` none, an int ``k`` the
+    first ``k``; raises ``TypeError``/``ValueError`` for anything else.
+    """
+    if isinstance(batch_norm, (bool, np.bool_)):
+        return int(n_hidden) if batch_norm else 0
+    if not isinstance(batch_norm, numbers.Integral):
+        raise TypeError(f"batch_norm must be a bool or an int, got {batch_norm!r}.")
+    if not 0 <= batch_norm <= n_hidden:
+        raise ValueError(
+            f"batch_norm must be a bool or an int in [0, {n_hidden}] (the number "
+            f"of hidden layers), got {batch_norm!r}."
+        )
+    return int(batch_norm)
+
+
 class MLP(nn.Module):
     """Feed-forward network ``h_hat``: Linear, LeakyReLU, optional BatchNorm1d.
 
     Each hidden layer is ``Linear -> LeakyReLU(negative_slope)``, followed by
-    ``BatchNorm1d`` when ``batch_norm`` is true; a final ``Linear`` maps to the
-    output. The defaults are the paper's network for MNIST latents (6 hidden
+    ``BatchNorm1d`` when ``batch_norm`` asks for one; a final ``Linear`` maps to
+    the output. The defaults are the paper's network for MNIST latents (6 hidden
     layers of width 50, LeakyReLU(0.5), each followed by BatchNorm1d).
 
     Parameters
@@ -39,8 +59,11 @@ class MLP(nn.Module):
         Width of each hidden layer; an empty sequence gives a single linear map.
     negative_slope : float, default=0.5
         Slope of the LeakyReLU for negative inputs.
-    batch_norm : bool, default=True
-        Whether each hidden layer ends with a ``BatchNorm1d``.
+    batch_norm : bool or int, default=True
+        Which hidden layers end with a ``BatchNorm1d``: ``True`` all of them,
+        ``False`` none, an int ``k`` the first ``k`` (``0 <= k <=
+        len(hidden_layer_sizes)``; the paper's CelebA network has 25 hidden
+        layers and ``k = 20``).
 
     Examples
     --------
@@ -57,15 +80,16 @@ class MLP(nn.Module):
         n_features_out: int,
         hidden_layer_sizes: Sequence[int] = (50,) * 6,
         negative_slope: float = 0.5,
-        batch_norm: bool = True,
+        batch_norm: bool | int = True,
     ) -> None:
         super().__init__()
+        n_batch_norm = n_batch_norm_layers(batch_norm, len(hidden_layer_sizes))
         layers: list[nn.Module] = []
         width = int(n_features_in)
-        for size in hidden_layer_sizes:
+        for i, size in enumerate(hidden_layer_sizes):
             layers.append(nn.Linear(width, int(size)))
             layers.append(nn.LeakyReLU(float(negative_slope)))
-            if batch_norm:
+            if i < n_batch_norm:
                 layers.append(nn.BatchNorm1d(int(size)))
             width = int(size)
         layers.append(nn.Linear(width, int(n_features_out)))

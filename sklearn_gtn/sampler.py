@@ -31,7 +31,8 @@ from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from ._fitting import raise_if_interrupted, restore_on_failure
-from ._modules import MLP
+from ._modules import MLP, n_batch_norm_layers
+from ._precision import check_precision, inference_precision
 from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
@@ -172,8 +173,11 @@ class GTNSampler(
     negative_slope : float, default=0.5
         Slope of the LeakyReLU activations for negative inputs; must be > 0 so
         that the network can be invertible.
-    batch_norm : bool, default=True
-        Whether each hidden layer ends with a ``BatchNorm1d`` (as in the paper).
+    batch_norm : bool or int, default=True
+        Which hidden layers end with a ``BatchNorm1d``: ``True`` all of them
+        (the paper's MNIST network), ``False`` none, an int ``k`` the first
+        ``k``, with ``0 <= k <= len(hidden_layer_sizes)`` (the paper's CelebA
+        network: 25 hidden layers, ``batch_norm=20``).
     lr : float, default=1e-3
         Learning rate of the Adam optimiser.
     batch_size : int, default=128
@@ -213,6 +217,14 @@ class GTNSampler(
     verbose : int or bool, default=0
         ``0`` is silent; ``1`` (or ``True``) or more shows the labeling
         progress and a table of training epochs.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Numeric precision of the forward passes of ``sample``,
+        ``inverse_transform``, ``transform`` and ``interpolate*`` (training is
+        always float32; outputs are float64 either way). ``"bfloat16"`` runs
+        the linear layers in bfloat16 autocast: faster for wide networks on
+        CPUs with AVX512-BF16 or AMX and on recent GPUs, with relative errors
+        of the order of 1e-2 (bfloat16 keeps 8 bits of mantissa). It can be
+        changed after fit with ``set_params``, without refitting.
 
     Attributes
     ----------
@@ -300,6 +312,7 @@ class GTNSampler(
         device="auto",
         random_state=None,
         verbose=0,
+        precision="float32",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.negative_slope = negative_slope
@@ -315,6 +328,7 @@ class GTNSampler(
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.precision = precision
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
@@ -363,9 +377,11 @@ class GTNSampler(
             raise ValueError(
                 f"labeling must be one of {_LABELINGS}, got {self.labeling!r}."
             )
-        for name in ("batch_norm", "standardize", "fit_inverse"):
+        for name in ("standardize", "fit_inverse"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
+        n_batch_norm_layers(self.batch_norm, len(sizes))
+        check_precision(self.precision)
         if self.batch_norm and self.batch_size < 2:
             raise ValueError(
                 "batch_size must be >= 2 with batch_norm=True (BatchNorm1d cannot "
@@ -525,7 +541,7 @@ class GTNSampler(
             module__n_features_out=n_out,
             module__hidden_layer_sizes=sizes,
             module__negative_slope=float(self.negative_slope),
-            module__batch_norm=bool(self.batch_norm),
+            module__batch_norm=n_batch_norm_layers(self.batch_norm, len(sizes)),
             criterion=torch.nn.MSELoss,
             optimizer=torch.optim.Adam,
             lr=float(self.lr),
@@ -559,23 +575,28 @@ class GTNSampler(
             return _cuda_chunk_rows(module, free + cached)
         linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
         widest = max((m.out_features for m in linear), default=1)
-        rows = max(256, min(1 << 16, _CHUNK_BYTES_CPU // (4 * widest)))
+        # wide layers: weights outgrow the cache, so chunks of at least twice
+        # the width reuse each weight more (width 1200: 2,048-row chunks 3x
+        # faster than 256 in float32 and bfloat16)
+        rows = max(_CHUNK_BYTES_CPU // (4 * widest), 2 * widest)
+        rows = max(256, min(1 << 16, rows))
         return 1 << (rows.bit_length() - 1)  # a power of two
 
     def _run(self, module, inputs, n_out):
         """Map rows through ``module`` chunk by chunk; float64 result."""
+        precision = check_precision(self.precision)
         out = np.empty((inputs.shape[0], n_out), dtype=np.float64)
         device = torch.device(self.device_)
         step = self._chunk_rows(module)
         if not torch.is_tensor(inputs):
             inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
         module.eval()
-        with torch.inference_mode():
+        with inference_precision(precision, device):
             start = 0
             while start < inputs.shape[0]:
                 try:
                     chunk = inputs[start : start + step].to(device)
-                    result = module(chunk).cpu().numpy()
+                    result = module(chunk).float().cpu().numpy()
                 except torch.cuda.OutOfMemoryError:
                     if step == 1:
                         raise
