@@ -20,13 +20,18 @@ def test_demo_writes_figures_and_prints_summary(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "demo"
     assert main(["demo", "--output", str(out), *TINY]) == 0
-    for name in ("swiss_roll.png", "uniform_square.png"):
+    for name in (
+        "swiss_roll.png",
+        "uniform_square.png",
+        "uniform_square_assignment.png",
+    ):
         with open(out / name, "rb") as f:
             assert f.read(8) == PNG_MAGIC
     text = capsys.readouterr().out
     rows = [line for line in text.splitlines() if line.startswith(("swiss", "uniform"))]
-    assert [r.split()[0] for r in rows] == ["swiss-roll", "uniform"]
-    for row, dim in zip(rows, (1, 2), strict=True):
+    assert [r.split()[0] for r in rows] == ["swiss-roll", "uniform", "uniform"]
+    assert "assignment" in rows[2]
+    for row, dim in zip(rows, (1, 2, 2), strict=True):
         n, d, epochs, fit_s, label_s, rate, energy, floor, inside, trip = row.split()[
             -10:
         ]
