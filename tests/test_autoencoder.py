@@ -16,14 +16,7 @@ from sklearn_gtn import ConvAutoencoder
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # Tiny convolutions gain nothing from threads, and on a shared 2-core
-    # machine two OpenMP threads competing with another process run ~5x slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _ae(**params):

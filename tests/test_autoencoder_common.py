@@ -1,7 +1,6 @@
 """scikit-learn's common estimator checks on ConvAutoencoder (flat input)."""
 
 import pytest
-import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gtn import ConvAutoencoder
@@ -10,13 +9,7 @@ from sklearn_gtn import ConvAutoencoder
 EXPECTED_FAILED_CHECKS = {}
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # Tiny networks: threads only add contention on a shared 2-core machine.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cheap():

@@ -21,8 +21,11 @@ def test_swiss_roll_parameter_range_and_reproducibility():
     assert low < theta.min() and theta.max() < high
     assert_allclose([low, high], [1.5 * np.pi, 4.5 * np.pi])
     # uniform: the quartiles sit a quarter of the way apart
-    assert_allclose(np.quantile(theta, [0.25, 0.5, 0.75]),
-                    low + (high - low) * np.array([0.25, 0.5, 0.75]), atol=0.2)
+    assert_allclose(
+        np.quantile(theta, [0.25, 0.5, 0.75]),
+        low + (high - low) * np.array([0.25, 0.5, 0.75]),
+        atol=0.2,
+    )
     assert_array_equal(theta, make_swiss_roll_parameter(5000, random_state=0))
     assert not np.array_equal(theta, make_swiss_roll_parameter(5000, random_state=1))
 
@@ -33,8 +36,11 @@ def test_swiss_roll_points_have_radius_theta():
         P = swiss_roll_from_parameter(t)
         assert P.shape == (50, 2)
         assert_allclose(np.hypot(P[:, 0], P[:, 1]), theta[:, 0])
-        assert_allclose(np.arctan2(P[:, 1], P[:, 0]) % (2 * np.pi),
-                        theta[:, 0] % (2 * np.pi), atol=1e-9)
+        assert_allclose(
+            np.arctan2(P[:, 1], P[:, 0]) % (2 * np.pi),
+            theta[:, 0] % (2 * np.pi),
+            atol=1e-9,
+        )
     with pytest.raises(ValueError, match="theta must have shape"):
         swiss_roll_from_parameter(np.ones((3, 2)))
 

@@ -13,13 +13,7 @@ from numpy.testing import assert_array_equal
 
 from sklearn_gtn import ConvAutoencoder, GTNSampler
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 X = np.random.RandomState(0).normal(size=(150, 3)) ** 2

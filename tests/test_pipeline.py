@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from _samplers import GaussianSampler
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -27,13 +26,7 @@ GTNSampler = getattr(sklearn_gtn, "GTNSampler", None)
 needs_gtn = pytest.mark.skipif(GTNSampler is None, reason="GTNSampler not merged")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # Tiny networks: threads only add contention on a shared 2-core machine.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _subspace_data(n=300, d=6, k=3, seed=0):
@@ -226,8 +219,9 @@ def test_grid_search_over_latent_dim_refits_and_samples(grid_search_serial):
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores)) and np.all(scores <= 0)
     best = search.best_estimator_
-    assert best.named_steps["convautoencoder"].latent_dim == (
-        search.best_params_["convautoencoder__latent_dim"]
+    assert (
+        best.named_steps["convautoencoder"].latent_dim
+        == (search.best_params_["convautoencoder__latent_dim"])
     )
     assert best.sample(4, random_state=0).shape == (4, 8, 8)
 

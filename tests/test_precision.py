@@ -15,12 +15,7 @@ FAST = dict(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _batch_norm_after(module):
@@ -47,8 +42,16 @@ def fitted(square):
 # ------------------------------------------------------- batch_norm: bool or k
 @pytest.mark.parametrize(
     "batch_norm, expected",
-    [(True, [0, 1, 2, 3]), (False, []), (0, []), (1, [0]), (3, [0, 1, 2]),
-     (4, [0, 1, 2, 3]), (np.int64(2), [0, 1]), (np.bool_(True), [0, 1, 2, 3])],
+    [
+        (True, [0, 1, 2, 3]),
+        (False, []),
+        (0, []),
+        (1, [0]),
+        (3, [0, 1, 2]),
+        (4, [0, 1, 2, 3]),
+        (np.int64(2), [0, 1]),
+        (np.bool_(True), [0, 1, 2, 3]),
+    ],
 )
 def test_mlp_batch_norm_after_first_k_layers(batch_norm, expected):
     net = MLP(3, 2, hidden_layer_sizes=(8, 8, 8, 8), batch_norm=batch_norm)
@@ -63,9 +66,12 @@ def test_mlp_paper_celeba_layout():
 
 @pytest.mark.parametrize(
     "batch_norm, error, match",
-    [(-1, ValueError, r"batch_norm.*\[0, 2\].*-1"), (3, ValueError, r"\[0, 2\]"),
-     (1.0, TypeError, "batch_norm must be a bool or an int"),
-     ("yes", TypeError, "batch_norm must be a bool or an int")],
+    [
+        (-1, ValueError, r"batch_norm.*\[0, 2\].*-1"),
+        (3, ValueError, r"\[0, 2\]"),
+        (1.0, TypeError, "batch_norm must be a bool or an int"),
+        ("yes", TypeError, "batch_norm must be a bool or an int"),
+    ],
 )
 def test_mlp_rejects_bad_batch_norm(batch_norm, error, match):
     with pytest.raises(error, match=match):
@@ -89,12 +95,14 @@ def _raise_if_called(*args, **kwargs):
 
 @pytest.mark.parametrize(
     "params, error, match",
-    [({"batch_norm": 4}, ValueError, r"batch_norm.*\[0, 3\]"),
-     ({"batch_norm": -1}, ValueError, "batch_norm"),
-     ({"batch_norm": "all"}, TypeError, "batch_norm must be a bool or an int"),
-     ({"batch_norm": 2, "batch_size": 1}, ValueError, "batch_size must be >= 2"),
-     ({"precision": "float16"}, ValueError, "precision must be one of"),
-     ({"precision": None}, TypeError, "precision must be one of")],
+    [
+        ({"batch_norm": 4}, ValueError, r"batch_norm.*\[0, 3\]"),
+        ({"batch_norm": -1}, ValueError, "batch_norm"),
+        ({"batch_norm": "all"}, TypeError, "batch_norm must be a bool or an int"),
+        ({"batch_norm": 2, "batch_size": 1}, ValueError, "batch_size must be >= 2"),
+        ({"precision": "float16"}, ValueError, "precision must be one of"),
+        ({"precision": None}, TypeError, "precision must be one of"),
+    ],
 )
 def test_sampler_rejects_bad_params_before_labeling(params, error, match, monkeypatch):
     monkeypatch.setattr(sampler_module, "label_pairs", _raise_if_called)
@@ -104,9 +112,15 @@ def test_sampler_rejects_bad_params_before_labeling(params, error, match, monkey
 
 def test_batch_norm_zero_allows_batch_size_one():
     X = np.random.RandomState(0).normal(size=(30, 1))
-    gtn = GTNSampler(hidden_layer_sizes=(4,), batch_norm=0, batch_size=1,
-                     max_epochs=1, validation_fraction=0.0, device="cpu",
-                     random_state=0).fit(X)
+    gtn = GTNSampler(
+        hidden_layer_sizes=(4,),
+        batch_norm=0,
+        batch_size=1,
+        max_epochs=1,
+        validation_fraction=0.0,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
     assert _batch_norm_after(gtn.net_.module_) == []
 
 
@@ -156,8 +170,9 @@ def test_pipeline_switches_precision_without_refitting():
     ).fit(X)
     ref = pipe.sample(64, random_state=0)
     net = pipe[-1].net_
-    pipe.set_params(convautoencoder__precision="bfloat16",
-                    gtnsampler__precision="bfloat16")
+    pipe.set_params(
+        convautoencoder__precision="bfloat16", gtnsampler__precision="bfloat16"
+    )
     out = pipe.sample(64, random_state=0)
     assert pipe[-1].net_ is net  # not refitted
     assert out.shape == ref.shape == (64, 8, 8) and out.dtype == ref.dtype
@@ -165,8 +180,9 @@ def test_pipeline_switches_precision_without_refitting():
     # pixels in [0, 16] (std about 4): measured max 0.056, mean 0.0094
     assert np.abs(out - ref).max() < 0.01 * 16
     assert np.abs(out - ref).mean() < 0.0015 * 16
-    pipe.set_params(convautoencoder__precision="float32",
-                    gtnsampler__precision="float32")
+    pipe.set_params(
+        convautoencoder__precision="float32", gtnsampler__precision="float32"
+    )
     assert_array_equal(pipe.sample(64, random_state=0), ref)
     pipe.set_params(gtnsampler__precision="half")
     with pytest.raises(ValueError, match="precision"):

@@ -16,8 +16,15 @@ from sklearn_gtn.datasets import (
 )
 
 PARAMS = dict(
-    hidden_layer_sizes=(16, 16), lr=1e-2, batch_size=64, max_epochs=20,
-    patience=20, batch_norm=False, fit_inverse=False, device="cpu", random_state=1,
+    hidden_layer_sizes=(16, 16),
+    lr=1e-2,
+    batch_size=64,
+    max_epochs=20,
+    patience=20,
+    batch_norm=False,
+    fit_inverse=False,
+    device="cpu",
+    random_state=1,
 )
 LEVELS = np.linspace(0.05, 0.95, 10)
 
@@ -65,8 +72,10 @@ def test_assignment_labeling_fills_the_centre_of_the_square():
     # assignment labeling: the centre holds its share and the energy distance
     # to real data is near the real-vs-real floor
     X = make_uniform_square(2000, random_state=1)
-    S = GTNSampler(**{**PARAMS, "labeling": "assignment"}).fit(X).sample(
-        2000, random_state=1
+    S = (
+        GTNSampler(**{**PARAMS, "labeling": "assignment"})
+        .fit(X)
+        .sample(2000, random_state=1)
     )
     assert abs(np.mean(((S > 0.3) & (S < 0.7)).all(axis=1)) - 0.16) < 0.04
     real = make_uniform_square(2000, random_state=10)

@@ -164,8 +164,14 @@ def test_fitted_attributes(fitted, data):
 def test_early_stopping_stops_and_restores_best_weights(data, capsys):
     X, _ = data
     gtn = GTNSampler(
-        hidden_layer_sizes=(8,), max_epochs=200, patience=1, lr=0.05,
-        device="cpu", random_state=0, fit_inverse=False, verbose=1,
+        hidden_layer_sizes=(8,),
+        max_epochs=200,
+        patience=1,
+        lr=0.05,
+        device="cpu",
+        random_state=0,
+        fit_inverse=False,
+        verbose=1,
     ).fit(X[:300])
     assert gtn.n_epochs_ < 200
     losses = gtn.net_.history[:, "valid_loss"]
@@ -180,8 +186,11 @@ def test_early_stopping_stops_and_restores_best_weights(data, capsys):
 def test_no_validation_runs_max_epochs(data):
     X, _ = data
     gtn = GTNSampler(
-        hidden_layer_sizes=(4,), max_epochs=4, validation_fraction=0.0,
-        device="cpu", random_state=0,
+        hidden_layer_sizes=(4,),
+        max_epochs=4,
+        validation_fraction=0.0,
+        device="cpu",
+        random_state=0,
     ).fit(X[:100])
     assert gtn.n_epochs_ == 4
     assert gtn.best_validation_loss_ is None
@@ -190,7 +199,10 @@ def test_no_validation_runs_max_epochs(data):
 def test_standardize_false_keeps_units(data):
     X, _ = data
     gtn = GTNSampler(
-        hidden_layer_sizes=(4,), max_epochs=2, standardize=False, device="cpu",
+        hidden_layer_sizes=(4,),
+        max_epochs=2,
+        standardize=False,
+        device="cpu",
         random_state=0,
     ).fit(X[:100])
     assert_array_equal(gtn.mean_, np.zeros(2))
@@ -260,7 +272,11 @@ def test_fit_rejects_bad_params_before_labeling(params, error, match, monkeypatc
 @pytest.mark.parametrize(
     "method",
     [
-        "sample", "transform", "inverse_transform", "score", "interpolate",
+        "sample",
+        "transform",
+        "inverse_transform",
+        "score",
+        "interpolate",
         "interpolate_codes",
     ],
 )
@@ -314,7 +330,10 @@ def test_transform_then_inverse_is_close(fitted, data):
 def test_transform_unavailable_without_inverse(data):
     X, _ = data
     gtn = GTNSampler(
-        hidden_layer_sizes=(4,), max_epochs=2, fit_inverse=False, device="cpu",
+        hidden_layer_sizes=(4,),
+        max_epochs=2,
+        fit_inverse=False,
+        device="cpu",
         random_state=0,
     )
     assert not hasattr(gtn, "transform")
@@ -420,8 +439,12 @@ def test_pickle_round_trip_in_fresh_process(fitted, tmp_path):
         f"np.save({str(out)!r}, np.vstack([gtn.sample(64, random_state=5),"
         " gtn.transform(np.ones((3, 2)))]))\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(tmp_path.parent),
-                   env=_env_with_package())
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        cwd=str(tmp_path.parent),
+        env=_env_with_package(),
+    )
     expected = np.vstack(
         [fitted.sample(64, random_state=5), fitted.transform(np.ones((3, 2)))]
     )
@@ -475,7 +498,8 @@ def test_pipeline_samples_through_inverse_transform(data):
     # the samples lie on the data's plane
     assert_allclose(generated[:, 2], generated[:, :2] @ [1.0, -2.0], atol=1e-6)
     assert pipe.named_steps["gtn"].get_feature_names_out().tolist() == [
-        "gtnsampler0", "gtnsampler1",
+        "gtnsampler0",
+        "gtnsampler1",
     ]
 
 
