@@ -131,6 +131,22 @@ def _net_to_cpu(net):
 _SERIAL_STEP_WORK = 1 << 22
 
 
+# CPU inference of networks no wider than this runs on one thread: a chunk's
+# layers are small products, and a second thread competing with another
+# process made sample() 8x slower (171,000 vs 1,420,000 rows/s for the default
+# network with one core busy; 2 threads on an idle machine: about 1.7x faster)
+_SERIAL_INFERENCE_WIDTH = 256
+
+
+def _inference_threads(device, module):
+    """Intra-op threads for inference on ``device`` (None: leave torch's)."""
+    if device.type != "cpu":
+        return None
+    linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    widest = max((m.out_features for m in linear), default=1)
+    return 1 if widest <= _SERIAL_INFERENCE_WIDTH else None
+
+
 def _training_threads(device, batch_size, sizes, n_features):
     """Intra-op threads for training on ``device`` (None: leave torch's)."""
     if device.type != "cpu":
@@ -273,8 +289,10 @@ class GTNSampler(
     On the CPU, training of small networks (fewer than about 4 million
     multiply-adds per layer and minibatch, the paper's 6 x 50 network with
     ``batch_size=128`` included) runs on one thread: such steps are
-    latency-bound and extra threads slow them down. torch's thread setting is
-    restored afterwards; sampling and ``transform`` use it.
+    latency-bound and extra threads slow them down. Inference (``sample``,
+    ``transform``, ...) of networks no wider than 256 does the same; wider
+    networks use torch's setting. torch's thread setting is restored
+    afterwards.
 
     A pickle stores the networks on the CPU (a model fitted on a GPU unpickles
     on a machine without one) and the version of sklearn-gtn; loading under
@@ -591,7 +609,10 @@ class GTNSampler(
         if not torch.is_tensor(inputs):
             inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
         module.eval()
-        with inference_precision(precision, device):
+        with (
+            inference_precision(precision, device),
+            _torch_threads(_inference_threads(device, module)),
+        ):
             start = 0
             while start < inputs.shape[0]:
                 try:
