@@ -10,16 +10,19 @@ screen / certify / resolve scheme that works on whole blocks of ``y`` at once:
 1. **Screen.** For a block of ``y`` (in norm order) a matrix product against the
    unit vectors of the ``x`` still free gives each ``y`` its ``k`` most similar
    candidates (float32 products for ``d >= 4``, float64 below) and the ``k``-th
-   screened value.
+   screened value. On the CPU for ``2 <= d <= 8`` a k-d tree over the free unit
+   vectors proposes the candidates instead (``u . v = 1 - |u - v|^2 / 2``).
 2. **Certify.** Each candidate's cosine is recomputed with the canonical float64
    expression (below). A candidate is *certified* when its exact cosine is
    strictly above a proven upper bound on every ``x`` left out of the list. A
    list computed against a superset of the free set stays valid, so lists made
    at the start of a block serve every ``y`` of the block.
 3. **Resolve.** "Each ``y`` takes its best certified candidate that no earlier
-   ``y`` took" is a triangular system; it is solved by a vectorised fixed-point
-   iteration whose fixed point is exactly the sequential answer. A ``y`` whose
-   certified candidates are all taken gets an exact scan of the free set.
+   ``y`` took". On the CPU a short Python walk over the block does it; on a GPU
+   a vectorised fixed-point iteration of this triangular system, whose fixed
+   point is exactly the sequential answer (the tests run both on the CPU). A
+   ``y`` whose certified candidates are all taken gets a longer tree list or an
+   exact scan of the free set.
 
 Identical unit vectors (duplicated rows, rows that are positive multiples of
 each other, all-zero rows, and the two directions of ``d = 1``) are merged into
@@ -29,10 +32,11 @@ Canonical cosine
 ----------------
 ``cos(x, y) = sum_j u_j(x) * u_j(y)`` with ``u(x) = x / max(||x||, 1e-6)``,
 ``||x|| = sqrt(x_1^2 + ... + x_d^2)``, each sum accumulated left to right in
-float64 with one rounding per operation. This is the value
-``torch.nn.CosineSimilarity(eps=1e-6)`` defines (it divides each row by
-``max(norm, eps)``); fixing the order of the additions makes the result
-bit-identical on every device, so the CPU and the GPU give the same pairs.
+float64 with one rounding per operation and a correctly rounded square root.
+This is the value ``torch.nn.CosineSimilarity(eps=1e-6)`` defines (it divides
+each row by ``max(norm, eps)``); fixing the order of the additions makes the
+result bit-identical on every device, so the CPU and the GPU give the same
+pairs.
 """
 
 from __future__ import annotations
