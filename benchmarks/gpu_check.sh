@@ -4,8 +4,13 @@
 #
 #   bash benchmarks/gpu_check.sh            # from the repository root
 #
-# skorch is not installed on the GPU machine: carry it as wheels in .whl/
-# (see the device tool's README); they are installed into /tmp/site here.
+# skorch is not installed on the GPU machine: carry it as a wheel in .whl/
+# (ignored by git via .git/info/exclude), made here with
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#       --implementation cp -d .whl skorch==1.4.0
+# (its other needs, scikit-learn, scipy, tabulate, tqdm and torch, are there);
+# the wheels are installed into /tmp/site below. Run it through the device
+# tool with carry [".whl"] and a timeout that leaves time for a rerun.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
