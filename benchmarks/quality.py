@@ -33,7 +33,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
 from sklearn.neighbors import KernelDensity  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from sklearn_gtn import ConvAutoencoder, GTNSampler  # noqa: E402
+from sklearn_gtn import ConvAutoencoder, GTNMixture, GTNSampler  # noqa: E402
 from sklearn_gtn.datasets import TOY_DATASETS, make_toy_dataset  # noqa: E402
 from sklearn_gtn.metrics import (  # noqa: E402
     c2st_accuracy,
@@ -138,11 +138,32 @@ class AEPeer:
         return self.ae_.inverse_transform(Z).reshape(n, -1)
 
 
+class GTNMixturePeer:
+    """One GTN per k-means cluster (Appendix C), ``n_components`` fixed."""
+
+    def __init__(self, n_components, **params):
+        self.n_components = n_components
+        self.params = params
+
+    def fit(self, X):
+        base = GTNSampler(device="cpu", **self.params)
+        self.model_ = GTNMixture(
+            base, n_components=self.n_components, random_state=0
+        ).fit(X)
+        self.note_ = f"k={self.n_components}"
+        return self
+
+    def sample(self, n, random_state=None):
+        return self.model_.sample(n, random_state=random_state)
+
+
 def make_model(name):
     if name == "kde":
         return KDEPeer()
     if name == "gmm":
         return GMMPeer()
+    if name.startswith("gtn_mix"):  # gtn_mix8: 8 clusters, assignment, p20
+        return GTNMixturePeer(int(name[7:]), **GTN_CONFIGS["gtn_assign_p20"])
     return GTNPeer(**GTN_CONFIGS[name])
 
 

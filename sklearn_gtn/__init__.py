@@ -5,6 +5,7 @@ from .assignment import assignment_cost, assignment_pairs
 from .autoencoder import ConvAutoencoder
 from .labeling import label_pairs
 from .metrics import energy_distance
+from .mixture import GTNMixture
 from .persistence import load, save
 from .pipeline import GenerativePipeline, make_generative_pipeline
 from .sampler import GTNSampler, GTNVersionWarning
@@ -12,6 +13,7 @@ from .sampler import GTNSampler, GTNVersionWarning
 __all__ = [
     "__version__",
     "ConvAutoencoder",
+    "GTNMixture",
     "GTNSampler",
     "GTNVersionWarning",
     "GenerativePipeline",
