@@ -1,4 +1,5 @@
-"""The package version stored with a model, and the warning when it differs."""
+"""The package version stored with a model, the warning when it differs, and
+the ``save`` method shared by the estimators."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import warnings
 
 from ._version import __version__
 
-__all__ = ["GTNVersionWarning", "warn_if_other_version"]
+__all__ = ["GTNVersionWarning", "SaveMixin", "warn_if_other_version"]
 
 
 class GTNVersionWarning(UserWarning):
@@ -35,3 +36,23 @@ def warn_if_other_version(version, *, what: str, how: str = "pickled", stackleve
             GTNVersionWarning,
             stacklevel=stacklevel,
         )
+
+
+class SaveMixin:
+    """Adds ``save(path)``: :func:`sklearn_gtn.save` as a method."""
+
+    def save(self, path):
+        """Save this fitted estimator to one file, without pickle.
+
+        Same as :func:`sklearn_gtn.save` (``self, path``), which lists what
+        can be saved; rebuild it with :func:`sklearn_gtn.load`. The write is
+        atomic.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (by convention with the suffix ``.gtn``).
+        """
+        from .persistence import save  # persistence imports the estimators
+
+        save(self, path)

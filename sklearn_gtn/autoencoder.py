@@ -31,7 +31,7 @@ from ._modules import ConvAutoencoderModule
 from ._precision import check_precision, inference_precision
 from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._version import __version__
-from ._versioning import warn_if_other_version
+from ._versioning import SaveMixin, warn_if_other_version
 
 __all__ = ["ConvAutoencoder"]
 
@@ -39,7 +39,9 @@ __all__ = ["ConvAutoencoder"]
 _INFERENCE_BATCH = 4096
 
 
-class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class ConvAutoencoder(
+    SaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Convolutional autoencoder of the GTN paper (Appendix F) as a transformer.
 
     Encoder ``Conv2d(C, 64, 4, 2, 1) - ReLU - Conv2d(64, 128, 4, 2, 1) - ReLU -
@@ -443,21 +445,6 @@ class ConvAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.module_.to(self.device_)
         else:
             self.device_ = torch.device("cpu")
-
-    def save(self, path):
-        """Save this ConvAutoencoder to one file, without pickle.
-
-        Same as :func:`sklearn_gtn.save` (``self, path``); rebuild it with
-        :func:`sklearn_gtn.load`. The write is atomic.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            Destination file (by convention with the suffix ``.gtn``).
-        """
-        from .persistence import save
-
-        save(self, path)
 
 
 def _normalize_image_shape(shape):

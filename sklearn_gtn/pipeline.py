@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._fitting import restore_on_failure
 from ._utils import check_positive_int, named_input_errors
+from ._versioning import SaveMixin
 from .metrics import energy_distance
 
 __all__ = ["GenerativePipeline", "make_generative_pipeline"]
@@ -51,7 +52,7 @@ def _can_sample(pipe):
     return _earlier_steps_invertible(pipe)
 
 
-class GenerativePipeline(Pipeline):
+class GenerativePipeline(SaveMixin, Pipeline):
     """A Pipeline whose last step generates: sample and interpolate in input space.
 
     Everything is :class:`sklearn.pipeline.Pipeline`'s (fit, transform,
@@ -278,22 +279,6 @@ class GenerativePipeline(Pipeline):
                 f"{samples.shape[1]}."
             )
         return -energy_distance(X, samples)
-
-    def save(self, path):
-        """Save this pipeline to one file, without pickle.
-
-        Same as :func:`sklearn_gtn.save` (``self, path``), which lists the
-        supported steps; rebuild it with :func:`sklearn_gtn.load`. The write
-        is atomic.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            Destination file (by convention with the suffix ``.gtn``).
-        """
-        from .persistence import save
-
-        save(self, path)
 
 
 def make_generative_pipeline(*steps, memory=None, verbose=False):

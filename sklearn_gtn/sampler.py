@@ -36,7 +36,7 @@ from ._precision import check_precision, inference_precision
 from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
-from ._versioning import GTNVersionWarning, warn_if_other_version
+from ._versioning import GTNVersionWarning, SaveMixin, warn_if_other_version
 from .assignment import assignment_pairs
 from .labeling import label_pairs
 from .metrics import energy_scorer
@@ -162,6 +162,7 @@ def _is_cuda_net(net):
 
 
 class GTNSampler(
+    SaveMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     BaseEstimator,
@@ -896,18 +897,3 @@ class GTNSampler(
         version = state.pop("_sklearn_gtn_version", None)
         warn_if_other_version(version, what="GTNSampler")
         super().__setstate__(state)
-
-    def save(self, path):
-        """Save this GTNSampler to one file, without pickle.
-
-        Same as :func:`sklearn_gtn.save` (``self, path``); rebuild it with
-        :func:`sklearn_gtn.load`. The write is atomic.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            Destination file (by convention with the suffix ``.gtn``).
-        """
-        from .persistence import save
-
-        save(self, path)
