@@ -556,15 +556,17 @@ class _Labeler:
             self.k = min(2 * self.k, _K_MAX)
         return B
 
+    def _group_counts(self, ch):
+        """How many times each group occurs in the tensor ``ch``."""
+        counts = torch.zeros(self.n_groups, dtype=torch.long, device=self.dev)
+        return counts.index_add_(0, ch, torch.ones_like(ch))
+
     def _apply(self, chosen):
         """Apply Python-side choices to the torch ``cap``/``head`` (once)."""
         if not chosen:
             return
-        ch = torch.tensor(chosen, device=self.dev)
-        counts = torch.zeros(self.n_groups, dtype=torch.long, device=self.dev)
-        counts.index_add_(0, ch, torch.ones_like(ch))
-        self.head += counts
-        self.cap -= counts
+        counts = self._group_counts(torch.tensor(chosen, device=self.dev))
+        self.head, self.cap = self.head + counts, self.cap - counts
 
     def _resolve_fixpoint(self, lo, cand, c, bound):
         """Vectorised resolve (for GPUs): iterate "each y takes its best
@@ -606,9 +608,7 @@ class _Labeler:
                 if e > 0 and n_scans >= scan_limit:
                     m = e
                     break
-                used = torch.zeros(self.n_groups, dtype=torch.long, device=self.dev)
-                used.index_add_(0, choice[:e], torch.ones_like(choice[:e]))
-                choice[e] = self._scan_one(lo + e, used)
+                choice[e] = self._scan_one(lo + e, self._group_counts(choice[:e]))
                 fixed[e] = True
                 n_scans += 1
                 continue
@@ -633,8 +633,7 @@ class _Labeler:
         keys = (ch * m + idx).sort().values
         rank = torch.searchsorted(keys, ch * m + idx) - torch.searchsorted(keys, ch * m)
         pairs = self.members[self.head[ch] + rank]
-        counts = torch.zeros(self.n_groups, dtype=torch.long, device=self.dev)
-        counts.index_add_(0, ch, torch.ones_like(ch))
+        counts = self._group_counts(ch)
         head, cap = self.head + counts, self.cap - counts
         self.match_sorted[lo : lo + m] = pairs
         self.head, self.cap = head, cap

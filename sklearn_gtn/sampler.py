@@ -56,6 +56,12 @@ _CHUNK_ROWS_CUDA = 1 << 18
 _CUDA_FREE_FRACTION = 0.25
 
 
+def _linear_layers(module):
+    """The ``Linear`` layers of ``module`` and the width of the widest."""
+    linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    return linear, max((m.out_features for m in linear), default=1)
+
+
 def _cuda_chunk_rows(module, free_bytes):
     """Rows per forward pass on a GPU with ``free_bytes`` of free memory.
 
@@ -64,8 +70,7 @@ def _cuda_chunk_rows(module, free_bytes):
     output rows; the budget is a quarter of the free memory, and the result
     a power of two between 1 and ``_CHUNK_ROWS_CUDA``.
     """
-    linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
-    widest = max((m.out_features for m in linear), default=1)
+    linear, widest = _linear_layers(module)
     ends = sum((linear[0].in_features, linear[-1].out_features)) if linear else 2
     per_row = 4 * (4 * widest + ends)
     budget = int(_CUDA_FREE_FRACTION * free_bytes) // per_row
@@ -142,9 +147,7 @@ def _inference_threads(device, module):
     """Intra-op threads for inference on ``device`` (None: leave torch's)."""
     if device.type != "cpu":
         return None
-    linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
-    widest = max((m.out_features for m in linear), default=1)
-    return 1 if widest <= _SERIAL_INFERENCE_WIDTH else None
+    return 1 if _linear_layers(module)[1] <= _SERIAL_INFERENCE_WIDTH else None
 
 
 def _training_threads(device, batch_size, sizes, n_features):
@@ -592,8 +595,7 @@ class GTNSampler(
             cached = torch.cuda.memory_reserved(device)
             cached -= torch.cuda.memory_allocated(device)
             return _cuda_chunk_rows(module, free + cached)
-        linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
-        widest = max((m.out_features for m in linear), default=1)
+        widest = _linear_layers(module)[1]
         # wide layers: weights outgrow the cache, so chunks of at least twice
         # the width reuse each weight more (width 1200: 2,048-row chunks 3x
         # faster than 256 in float32 and bfloat16)
