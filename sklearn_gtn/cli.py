@@ -92,6 +92,13 @@ def _datasets():
     )
 
     low, high = SWISS_ROLL_THETA_RANGE
+    square = dict(
+        name="uniform square",
+        slug="uniform_square",
+        make=lambda n, seed: make_uniform_square(n, random_state=seed),
+        inside=lambda S: ((S > 0) & (S < 1)).all(axis=1),
+        to_points=None,
+    )
     return [
         dict(
             name="swiss-roll parameter",
@@ -100,23 +107,15 @@ def _datasets():
             inside=lambda S: (S[:, 0] > low) & (S[:, 0] < high),
             to_points=swiss_roll_from_parameter,
         ),
-        dict(
-            name="uniform square",
-            slug="uniform_square",
-            make=lambda n, seed: make_uniform_square(n, random_state=seed),
-            inside=lambda S: ((S > 0) & (S < 1)).all(axis=1),
-            to_points=None,
-        ),
+        square,
         # Algorithm 1 pairs by direction only and leaves the centre of the
         # square empty (a ring); pairing by optimal assignment fills it
-        dict(
-            name="uniform square, assignment",
-            slug="uniform_square_assignment",
-            make=lambda n, seed: make_uniform_square(n, random_state=seed),
-            inside=lambda S: ((S > 0) & (S < 1)).all(axis=1),
-            to_points=None,
-            params=dict(labeling="assignment"),
-        ),
+        {
+            **square,
+            "name": "uniform square, assignment",
+            "slug": "uniform_square_assignment",
+            "params": dict(labeling="assignment"),
+        },
     ]
 
 
