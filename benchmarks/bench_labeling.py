@@ -5,7 +5,8 @@ The reference is Algorithm 1 as the paper's authors run it: one
 the chosen row removed (``tests/_reference.py``). Both run on the same device
 in the same process; the table gives medians over ``--repeat`` runs of the
 fast method (the reference, minutes long, runs once) and says whether the two
-produced identical pairs.
+produced identical pairs. On the CPU, for 2 <= d <= 8, the engine's pure-Python
+path (the compiled pass switched off) is timed too, in the same run.
 
     python benchmarks/bench_labeling.py                    # CPU, 1 thread
     python benchmarks/bench_labeling.py --threads 2        # CPU, both cores
@@ -30,7 +31,17 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 from _reference import torch_loop_label_pairs  # noqa: E402
 
+import sklearn_gtn.labeling as labeling  # noqa: E402
 from sklearn_gtn import label_pairs  # noqa: E402
+
+
+def python_path_label_pairs(X, Y, device):
+    """label_pairs with the compiled pass switched off."""
+    saved, labeling._greedy = labeling._greedy, None
+    try:
+        return label_pairs(X, Y, device=device)
+    finally:
+        labeling._greedy = saved
 
 
 def _sync(device):
@@ -93,8 +104,13 @@ def main(argv=None):
     print(f"device={dev} threads={args.threads} torch={torch.__version__}")
     if cuda:
         print("gpu:", torch.cuda.get_device_name(0))
-    print("| n | d | label_pairs (median s) | naive loop (s) | speed-up | same pairs |")
-    print("|---|---|---|---|---|---|")
+    compiled = labeling._greedy is not None
+    print(f"compiled pass built: {compiled}")
+    print(
+        "| n | d | label_pairs (median s) | naive loop (s) | speed-up | same pairs "
+        "| Python path (s) | C pass speed-up |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     rows = [(n, d, True) for n, d in ref_cases] + [(n, d, False) for n, d in fast_cases]
     for n, d, with_ref in rows:
         rng = np.random.RandomState(0)
@@ -105,10 +121,15 @@ def main(argv=None):
             torch.cuda.reset_peak_memory_stats()
         repeat = args.repeat if n * d <= 2e6 or cuda else 1
         t_fast, fast = _time(label_pairs, X, Y, dev, repeat)
-        extra = ""
+        extra = " - | - |"
+        lo_d, hi_d = labeling._COMPILED_MIN_D, labeling._COMPILED_MAX_D
+        if not cuda and compiled and lo_d <= d <= hi_d:
+            t_py, py = _time(python_path_label_pairs, X, Y, dev, repeat)
+            assert np.array_equal(py, fast)
+            extra = f" {t_py:.4f} | {t_py / t_fast:.1f}x |"
         if cuda:
             peak = torch.cuda.max_memory_allocated() / 2**20
-            extra = f" (peak GPU memory {peak:.0f} MiB)"
+            extra += f" (peak GPU memory {peak:.0f} MiB)"
         if with_ref:
             t_ref, ref = _time(torch_loop_label_pairs, X, Y, dev, 1)
             same = bool(np.array_equal(ref, fast))

@@ -46,6 +46,11 @@ import math
 import numpy as np
 import torch
 
+try:  # the compiled sequential pass (optional; see pyproject.toml)
+    from . import _greedy
+except ImportError:  # pragma: no cover - exercised where no compiler was found
+    _greedy = None
+
 from ._utils import (
     as_float64_tensor,
     check_positive_int,
@@ -60,6 +65,11 @@ __all__ = ["label_pairs", "COSINE_EPS"]
 COSINE_EPS = 1e-6
 
 _THREADED_MIN_D = 32  # CPU: below this dimension labeling runs on one thread
+# CPU, 2 <= d <= 8: the compiled sequential pass (a k-d tree with deletions)
+# serves the whole run when the extension is built
+_COMPILED_MIN_D, _COMPILED_MAX_D = 2, 8
+_COMPILED_LEAF = {2: 16, 3: 16, 4: 16, 5: 16}  # points per leaf; 32 above
+_COMPILED_BLOCK = 8192  # y's per call (progress bar, Ctrl-C between calls)
 _CHUNK = 64  # columns per chunk in the two-stage top-k
 _K_START = 16  # candidates per y in the screening step
 _K_MAX = 512
@@ -286,6 +296,17 @@ class _Labeler:
         reps = U[self.members[start]]
         del U
         self.head = start.clone()  # index into members of each group's first free x
+        self.match_sorted = torch.empty(self.n_y, dtype=torch.long, device=self.dev)
+        self.compiled = (
+            _greedy is not None
+            and self.dev.type == "cpu"
+            and _COMPILED_MIN_D <= d <= _COMPILED_MAX_D
+        )
+        if self.compiled:
+            # everything the compiled pass needs; no screening state
+            self.reps_np = np.ascontiguousarray(reps.numpy())
+            self.V_np = np.ascontiguousarray(V.numpy())
+            return
         self.UT = reps.T.contiguous()  # (d, G) float64, canonical
         self.VT = V.T.contiguous()  # (d, n_y) float64, canonical
 
@@ -333,7 +354,6 @@ class _Labeler:
         self.block_cap = 16384 if self.dev.type == "cuda" else 4096
         self.k = _K_START
         self.workers = max(1, workers)
-        self.match_sorted = torch.empty(self.n_y, dtype=torch.long, device=self.dev)
         self.free_capacity = self.n_x
         self._buf = None
         if _RESOLVER[self.dev.type] == "sequential":
@@ -658,6 +678,19 @@ class _Labeler:
         # quarter of what is still free), so few lists run out of candidates
         return min(B, max(1, self.free_capacity // 4))
 
+    def _run_compiled(self, bar):
+        """The whole sequential pass in C (see ``_greedy.c``): exact cosines,
+        a k-d tree over the free groups that shrinks as they are taken."""
+        tree = _greedy.build(self.reps_np, self.d, _COMPILED_LEAF.get(self.d, 32))
+        cap = self.cap.numpy().copy()
+        head = self.head.numpy().copy()
+        members = np.ascontiguousarray(self.members.numpy())
+        out = self.match_sorted.numpy()
+        for lo in range(0, self.n_y, _COMPILED_BLOCK):
+            hi = min(self.n_y, lo + _COMPILED_BLOCK)
+            _greedy.run(tree, self.V_np[lo:hi], cap, head, members, out[lo:hi])
+            bar.update(hi - lo)
+
     def run(self):
         from tqdm.auto import tqdm
 
@@ -665,6 +698,9 @@ class _Labeler:
         with tqdm(
             total=self.n_y, disable=not self.verbose, desc="labeling", unit="pair"
         ) as bar:
+            if self.compiled:
+                self._run_compiled(bar)
+                lo = self.n_y
             while lo < self.n_y:
                 hi = min(self.n_y, lo + self._block_rows())
                 try:

@@ -11,14 +11,19 @@ from sklearn_gtn.labeling import canonical_norms
 from sklearn_gtn.labeling import canonical_unit_rows as pkg_unit_rows
 
 
-@pytest.fixture(params=["default", "tree", "fixpoint"])
+@pytest.fixture(params=["default", "python", "tree", "fixpoint"])
 def engine(request, monkeypatch):
     """Run a test under each code path of the engine.
 
-    "tree": the k-d tree candidate source (CPU, 2 <= d <= 8) even on small
-    inputs and with short lists, so rescues happen; "fixpoint": the vectorised
-    resolver that GPUs use, here on the CPU, with few sweeps per block.
+    "default": as shipped (on the CPU in 2 <= d <= 8 the compiled pass when it
+    is built); the others switch the compiled pass off: "python": the
+    screen / certify / resolve path; "tree": its k-d tree candidate source
+    (CPU, 2 <= d <= 8) even on small inputs and with short lists, so rescues
+    happen; "fixpoint": the vectorised resolver that GPUs use, here on the
+    CPU, with few sweeps per block.
     """
+    if request.param != "default":
+        monkeypatch.setattr(labeling, "_greedy", None)
     if request.param == "tree":
         monkeypatch.setattr(labeling, "_TREE_MIN_GROUPS", 16)
         monkeypatch.setattr(labeling, "_TREE_K", 2)
@@ -28,6 +33,15 @@ def engine(request, monkeypatch):
         monkeypatch.setitem(labeling._RESOLVER, "cpu", "fixpoint")
         monkeypatch.setattr(labeling, "_MAX_SWEEPS", 8)
     return request.param
+
+
+def _skip_same_path(engine, d):
+    """Outside 2 <= d <= 8 "python" runs exactly what "default" runs."""
+    if (
+        engine == "python"
+        and not labeling._COMPILED_MIN_D <= d <= labeling._COMPILED_MAX_D
+    ):
+        pytest.skip("the compiled pass serves 2 <= d <= 8 only")
 
 
 def _check(X, Y, device="cpu", **kwargs):
@@ -44,6 +58,7 @@ def _check(X, Y, device="cpu", **kwargs):
 def test_matches_naive_loop_gaussian(d, seed, device, engine):
     if engine == "tree" and not 2 <= d <= 8:
         pytest.skip("the k-d tree serves 2 <= d <= 8 only")
+    _skip_same_path(engine, d)
     rng = np.random.RandomState(seed)
     n = [300, 1200, 2500][seed]
     X = rng.standard_normal((n, d)) * rng.uniform(0.5, 2.0, size=d)
@@ -63,6 +78,7 @@ def test_matches_naive_loop_uniform_and_skewed(d, device, engine):
 
 @pytest.mark.parametrize("d", [1, 2, 3, 5, 16, 64])
 def test_duplicated_and_zero_rows(d, device, engine):
+    _skip_same_path(engine, d)
     rng = np.random.RandomState(d)
     base = rng.standard_normal((150, d))
     X = np.concatenate(
@@ -137,6 +153,7 @@ def test_one_dimensional_unbalanced_signs(device, engine):
 
 @pytest.mark.parametrize("d", [1, 2, 5, 64])
 def test_more_x_than_y(device, d, engine):
+    _skip_same_path(engine, d)
     rng = np.random.RandomState(7)
     X = rng.standard_normal((1800, d))
     Y = rng.standard_normal((700, d))
@@ -179,6 +196,7 @@ def test_canonical_cosine_is_torch_cosine_similarity():
 
 @pytest.mark.parametrize("d", [3, 16])
 def test_small_blocks_and_memory_give_same_pairs(d, device, engine):
+    _skip_same_path(engine, d)
     rng = np.random.RandomState(11)
     X = rng.standard_normal((600, d))
     Y = rng.standard_normal((600, d))
@@ -333,3 +351,38 @@ def test_out_of_memory_retries_smaller_blocks(monkeypatch):
     monkeypatch.setattr(labeling._Labeler, "_similarities", flaky)
     _check(X, Y)
     assert calls["oom"] >= 1
+
+
+def test_compiled_pass_is_built_where_required():
+    # CI sets SKLEARN_GTN_REQUIRE_COMPILED=1: there the C pass must have been
+    # built by the install, or "default" above would silently test Python only
+    import os
+
+    if os.environ.get("SKLEARN_GTN_REQUIRE_COMPILED") != "1":
+        pytest.skip("set SKLEARN_GTN_REQUIRE_COMPILED=1 to require the C pass")
+    assert labeling._greedy is not None
+
+
+@pytest.mark.skipif(labeling._greedy is None, reason="compiled pass not built")
+def test_compiled_pass_serves_low_dimensions(monkeypatch):
+    calls = []
+
+    real = labeling._greedy
+
+    class Spy:
+        pass
+
+    spy = Spy()
+    monkeypatch.setattr(labeling, "_greedy", spy)
+    spy.build = lambda *a: (calls.append("build"), real.build(*a))[1]
+    spy.run = lambda *a: (calls.append("run"), real.run(*a))[1]
+    monkeypatch.setattr(labeling, "_COMPILED_BLOCK", 100)
+    rng = np.random.RandomState(0)
+    for d, used in [(2, True), (8, True), (9, False), (1, False)]:
+        calls.clear()
+        X, Y = rng.standard_normal((450, d)), rng.standard_normal((450, d))
+        np.testing.assert_array_equal(
+            label_pairs(X, Y, device="cpu"), naive_label_pairs(X, Y)
+        )
+        # one tree, one call per block of 100 y's
+        assert calls == (["build"] + ["run"] * 5 if used else []), (d, calls)
