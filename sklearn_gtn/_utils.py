@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import numbers
 import re
+import warnings
 
 import numpy as np
 import torch
@@ -99,7 +100,12 @@ def as_float64_tensor(A, *, name: str) -> torch.Tensor:
             raise TypeError(
                 f"{name} must hold numbers, got an array of dtype {arr.dtype}."
             )
-        t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float64))
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        with warnings.catch_warnings():
+            # read-only input (a memmap opened with mode="r", a broadcast view):
+            # the tensor shares its memory and is only ever read
+            warnings.filterwarnings("ignore", message="The given NumPy array is not")
+            t = torch.from_numpy(arr)
     if t.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features), got "

@@ -84,6 +84,12 @@ _TREE_K_LOW_D = {2: 16, 3: 10}
 _TREE_BLOCK = 4096
 _MAX_SWEEPS = 64
 _MIN_CELLS = 1 << 16  # smallest similarity block tried after out-of-memory
+# GPU: when the engine's arrays (about this many bytes per value of X and Y)
+# would take more than half of the free device memory, they stay in host
+# memory and the screening products stream X's unit vectors to the device
+_RESIDENT_BYTES_PER_VALUE = 28
+_FORCE_STREAM = False  # tests: stream even when everything would fit
+_STREAM_MIN_COLS = 8192  # streamed screening: columns of X per chunk, at least
 # how a block is resolved on each device type: a Python walk on the CPU
 # (no iteration count to pay), vectorised fixed-point sweeps on a GPU
 _RESOLVER = {"cpu": "sequential", "cuda": "fixpoint"}
@@ -126,6 +132,10 @@ def label_pairs(
         the CPU and a quarter of the free memory (at most 16 GiB) on a GPU,
         where an out-of-memory error makes the block retry four times smaller.
         Never an ``n x n`` matrix: extra memory is ``O(n d + block * n)``.
+        On a GPU, data whose working arrays would not fit in half of the free
+        device memory stays in host memory (``X`` may be a NumPy memmap) and
+        is streamed to the device in chunks: peak device memory is then about
+        ``max_memory`` plus one chunk of ``X``.
 
     Returns
     -------
@@ -181,19 +191,33 @@ def label_pairs(
     # below d = 32 the work is many small operations: one thread is as fast
     # and does not stall when the other cores are busy
     # (the k-d tree's own worker threads do not stall: they keep torch's count)
+    home, screen = dev, None
+    if _FORCE_STREAM or (dev.type == "cuda" and not _fits_on_device(Xt, Yt, dev)):
+        # the engine's state stays in host memory; products run on `dev`
+        home, screen = torch.device("cpu"), dev
     workers = torch.get_num_threads()
-    threads = 1 if dev.type == "cpu" and Xt.shape[1] < _THREADED_MIN_D else None
+    threads = 1 if home.type == "cpu" and Xt.shape[1] < _THREADED_MIN_D else None
+    if screen is not None and screen.type == "cuda":
+        threads = None
     with torch.no_grad(), float32_matmul_highest(), torch_threads(threads):
         engine = _Labeler(
-            Xt.to(dev),
-            Yt.to(dev),
+            Xt.to(home),
+            Yt.to(home),
             verbose=bool(verbose),
             block_size=block_size,
             max_memory=max_memory,
             workers=workers,
+            screen_device=screen,
         )
         match = engine.run()
     return match.cpu().numpy().astype(np.int64, copy=False)
+
+
+def _fits_on_device(Xt, Yt, dev):
+    """Whether the engine's arrays take at most half of the free memory."""
+    values = (Xt.shape[0] + Yt.shape[0]) * Xt.shape[1]
+    free, _ = torch.cuda.mem_get_info(dev)
+    return values * _RESIDENT_BYTES_PER_VALUE <= free // 2
 
 
 # ---------------------------------------------------------------------------
@@ -273,8 +297,13 @@ def _group_identical_rows(U: torch.Tensor):
 class _Labeler:
     """State of one labeling run; see the module docstring for the scheme."""
 
-    def __init__(self, X, Y, *, verbose, block_size, max_memory, workers=1):
+    def __init__(
+        self, X, Y, *, verbose, block_size, max_memory, workers=1, screen_device=None
+    ):
         self.dev = X.device
+        # streamed screening: state here, products on `screen_dev`, chunk by chunk
+        self.stream = screen_device is not None
+        self.screen_dev = screen_device if self.stream else self.dev
         self.n_x, self.d = X.shape
         self.n_y = Y.shape[0]
         self.verbose = verbose
@@ -300,6 +329,7 @@ class _Labeler:
         self.compiled = (
             _greedy is not None
             and self.dev.type == "cpu"
+            and not self.stream
             and _COMPILED_MIN_D <= d <= _COMPILED_MAX_D
         )
         if self.compiled:
@@ -326,6 +356,7 @@ class _Labeler:
         self.tree = None
         self.use_tree = (
             self.dev.type == "cpu"
+            and not self.stream
             and _TREE_MIN_D <= d <= _TREE_MAX_D
             and self.n_groups >= _TREE_MIN_GROUPS
         )
@@ -344,14 +375,14 @@ class _Labeler:
 
         itemsize = 4 if self.sdtype == torch.float32 else 8
         if max_memory is None:
-            if self.dev.type == "cuda":
-                free, _ = torch.cuda.mem_get_info(self.dev)
+            if self.screen_dev.type == "cuda":
+                free, _ = torch.cuda.mem_get_info(self.screen_dev)
                 max_memory = min(free // 4, 16 << 30)
             else:
                 max_memory = 256 << 20
         # similarity block plus the chunk maxima and gathers that go with it
         self.max_cells = max(1, int(max_memory // (itemsize * 1.25)))
-        self.block_cap = 16384 if self.dev.type == "cuda" else 4096
+        self.block_cap = 16384 if self.screen_dev.type == "cuda" else 4096
         self.k = _K_START
         self.workers = max(1, workers)
         self.free_capacity = self.n_x
@@ -399,6 +430,32 @@ class _Labeler:
             cand_local = el.gather(1, j)
         bound = vals.amin(dim=1).to(torch.float64) + self.eps
         return self.free_gid[cand_local], bound
+
+    def _screen_streamed(self, lo, hi, k):
+        """:meth:`_screen` with the free unit vectors sent to the screening
+        device in chunks (the running top ``k`` is merged chunk by chunk), so
+        device memory holds one block of products and one chunk of ``X``."""
+        G = self.U_s.shape[0]
+        B = hi - lo
+        if k >= G:
+            cand = self.free_gid.expand(B, G)
+            return cand, torch.full((B,), -math.inf, dtype=torch.float64)
+        sdev = self.screen_dev
+        Vb = self.V_s[lo:hi].to(sdev)
+        cols = max(k, self.max_cells // max(B, 1))
+        vals = idx = None
+        for c0 in range(0, G, cols):
+            S = Vb @ self.U_s[c0 : c0 + cols].to(sdev, non_blocking=True).T
+            v, i = S.topk(min(k, S.shape[1]), dim=1, sorted=False)
+            i += c0
+            if vals is not None:
+                v, i = torch.cat([vals, v], dim=1), torch.cat([idx, i], dim=1)
+                if v.shape[1] > k:
+                    v, j = v.topk(k, dim=1, sorted=False)
+                    i = i.gather(1, j)
+            vals, idx = v, i
+        bound = vals.amin(dim=1).to(torch.float64).to(self.dev) + self.eps
+        return self.free_gid[idx.to(self.dev)], bound
 
     def _tree_screen(self, lo, hi):
         """Candidates from a k-d tree over the unit vectors of free groups.
@@ -504,6 +561,8 @@ class _Labeler:
         """Candidate groups, their exact cosines and certification bounds."""
         if tree:
             cand, bound = self._tree_screen(lo, hi)
+        elif self.stream:
+            cand, bound = self._screen_streamed(lo, hi, self.k)
         else:
             cand, bound = self._screen(lo, hi, self.k)
         c = _exact_cos(self.VT[:, lo:hi], self.UT, cand)
@@ -671,6 +730,9 @@ class _Labeler:
             return self.block_size
         if self.use_tree and self.free_capacity >= _TREE_MIN_GROUPS:
             B = _TREE_BLOCK
+        elif self.stream:
+            # products go chunk by chunk: rows such that a chunk stays wide
+            B = min(self.block_cap, max(1, self.max_cells // _STREAM_MIN_COLS))
         else:
             G = self.U_s.shape[0]
             B = min(self.block_cap, max(1, self.max_cells // max(G, 1)))
@@ -711,7 +773,7 @@ class _Labeler:
                         raise
                     self.max_cells //= 4
                     self._buf = None
-                    if self.dev.type == "cuda":
+                    if self.screen_dev.type == "cuda":
                         torch.cuda.empty_cache()
                     continue
                 lo += m

@@ -56,6 +56,16 @@ _CHUNK_ROWS_CUDA = 1 << 18
 _CUDA_FREE_FRACTION = 0.25
 
 
+def _training_data_device(device, n_bytes):
+    """Where the training pairs live: on the training device when they take at
+    most a quarter of its free memory, else in host memory, from which skorch
+    moves each batch to the device (data larger than a GPU's memory)."""
+    if device.type != "cuda":
+        return device
+    free, _ = torch.cuda.mem_get_info(device)
+    return device if n_bytes <= free // 4 else torch.device("cpu")
+
+
 def _linear_layers(module):
     """The ``Linear`` layers of ``module`` and the width of the widest."""
     linear = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
@@ -483,11 +493,13 @@ class GTNSampler(
             X_val = Z_val[self._label(Z_val, Y_val, device, verbose, rng)]
         self.labeling_time_ = time.perf_counter() - tic
 
+        data_device = _training_data_device(device, 4 * 2 * n_samples * n_features)
+
         def as_tensor(A):
             return (
                 None
                 if A is None
-                else torch.as_tensor(A, dtype=torch.float32).to(device)
+                else torch.as_tensor(A, dtype=torch.float32).to(data_device)
             )
 
         Y_train, X_train = as_tensor(Y_train), as_tensor(X_train)

@@ -11,7 +11,7 @@ from sklearn_gtn.labeling import canonical_norms
 from sklearn_gtn.labeling import canonical_unit_rows as pkg_unit_rows
 
 
-@pytest.fixture(params=["default", "python", "tree", "fixpoint"])
+@pytest.fixture(params=["default", "python", "tree", "fixpoint", "stream"])
 def engine(request, monkeypatch):
     """Run a test under each code path of the engine.
 
@@ -20,7 +20,9 @@ def engine(request, monkeypatch):
     screen / certify / resolve path; "tree": its k-d tree candidate source
     (CPU, 2 <= d <= 8) even on small inputs and with short lists, so rescues
     happen; "fixpoint": the vectorised resolver that GPUs use, here on the
-    CPU, with few sweeps per block.
+    CPU, with few sweeps per block; "stream": the screening that keeps the
+    state in host memory and sends X to the device in chunks (GPUs, for data
+    larger than device memory), here forced on the CPU with small chunks.
     """
     if request.param != "default":
         monkeypatch.setattr(labeling, "_greedy", None)
@@ -29,6 +31,18 @@ def engine(request, monkeypatch):
         monkeypatch.setattr(labeling, "_TREE_K", 2)
         monkeypatch.setattr(labeling, "_TREE_K_LOW_D", {})
         monkeypatch.setattr(labeling, "_TREE_BLOCK", 97)
+    elif request.param == "stream":
+        monkeypatch.setattr(labeling, "_FORCE_STREAM", True)
+        # blocks of 128 y's against chunks of 512 x's: screens merge chunks
+        monkeypatch.setattr(labeling, "_K_START", 8)
+        monkeypatch.setattr(labeling, "_STREAM_MIN_COLS", 512)
+        real = labeling._Labeler.__init__
+
+        def small_cells(self, *args, **kwargs):
+            real(self, *args, **kwargs)
+            self.max_cells = 1 << 16
+
+        monkeypatch.setattr(labeling._Labeler, "__init__", small_cells)
     elif request.param == "fixpoint":
         monkeypatch.setitem(labeling._RESOLVER, "cpu", "fixpoint")
         monkeypatch.setattr(labeling, "_MAX_SWEEPS", 8)
