@@ -32,3 +32,6 @@ for b in benchmarks/bench_*_gpu.py; do
     echo "== $b"
     python3 "$b"
 done
+echo "== labeling 2,000,000 x 50 from a memmap (resident, then streamed from host memory)"
+python3 benchmarks/bench_memmap.py --n 2000000 --d 50 --device cuda --skip-in-ram
+python3 benchmarks/bench_memmap.py --n 2000000 --d 50 --device cuda --skip-in-ram --force-stream
