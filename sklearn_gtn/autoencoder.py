@@ -148,6 +148,13 @@ class ConvAutoencoder(
     (40, 3)
     >>> ae.inverse_transform(ae.transform(X)).shape
     (40, 1, 7, 9)
+
+    Data-parallel training (``pip install accelerate``; run the same script on
+    every process with ``accelerate launch``):
+
+    >>> from accelerate import Accelerator  # doctest: +SKIP
+    >>> ae = ConvAutoencoder(latent_dim=3, max_epochs=2, random_state=0,
+    ...                      accelerator=Accelerator()).fit(X)  # doctest: +SKIP
     """
 
     def __init__(

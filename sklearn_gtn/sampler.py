@@ -333,6 +333,18 @@ class GTNSampler(
     (4, 2)
     >>> gtn.interpolate(X[0], X[1], n_steps=5).shape
     (5, 2)
+
+    Data-parallel training (``pip install accelerate``; run the same script on
+    every process with ``accelerate launch``, see the ``accelerator``
+    parameter). On a single process the fit equals the plain one:
+
+    >>> from accelerate import Accelerator  # doctest: +SKIP
+    >>> fast = GTNSampler(hidden_layer_sizes=(16, 16), max_epochs=5,
+    ...                   random_state=0,
+    ...                   accelerator=Accelerator(cpu=True)).fit(X)  # doctest: +SKIP
+    >>> bool(np.array_equal(fast.sample(3, random_state=0),
+    ...                     gtn.sample(3, random_state=0)))  # doctest: +SKIP
+    True
     """
 
     def __init__(
