@@ -77,6 +77,8 @@ def accelerated_device(accelerator, device):
     the same kind of device (``"cpu"`` or ``"cuda"``), else ``ValueError``.
     """
     target = torch.device(accelerator.device)
+    if target.type == "cpu":  # "cpu:0" on several CPU processes
+        target = torch.device("cpu")
     if isinstance(device, str) and device == "auto":
         return target
     wanted = resolve_device(device)
@@ -342,5 +344,5 @@ def detach_accelerator(net, base):
     net.callbacks = [item for item in net.callbacks or [] if item[0] != "reduce_losses"]
     net.callbacks_ = [item for item in net.callbacks_ if item[0] != "reduce_losses"]
     net.__class__ = base
-    net.device = str(accelerator.device)
+    net.device = str(accelerated_device(accelerator, "auto"))
     return net

@@ -37,6 +37,7 @@ def main(outdir):
 
     arrays = {
         "num_processes": accelerator.num_processes,
+        "device": gtn.device_,
         "gtn_epochs": gtn.n_epochs_,
         "gtn_best": gtn.best_epoch_,
         "gtn_valid": np.asarray(gtn.net_.history[:, "valid_loss"]),

@@ -194,6 +194,7 @@ def test_two_processes_stop_together_with_the_same_weights(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ranks = [np.load(tmp_path / f"rank{i}.npz") for i in range(2)]
     assert int(ranks[0]["num_processes"]) == 2
+    assert str(ranks[0]["device"]) == "cpu"
     for key in ranks[0].files:  # epochs, losses, weights, samples, codes
         np.testing.assert_array_equal(ranks[0][key], ranks[1][key], err_msg=key)
     # early stopping ended the GTN's training before max_epochs=30
