@@ -19,13 +19,14 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
+from . import _accelerate
 from ._fitting import raise_if_interrupted, restore_on_failure
 from ._modules import ConvAutoencoderModule
 from ._precision import check_precision, inference_precision
@@ -96,6 +97,19 @@ class ConvAutoencoder(
         layers in bfloat16 autocast: about twice as fast on CPUs with
         AVX512-BF16 and on recent GPUs, with errors of about 1e-3 of the pixel
         range. It can be changed after fit with ``set_params``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train data-parallel with Hugging Face Accelerate (several GPUs, or
+        several CPU processes), through skorch's ``AccelerateMixin``. Run the
+        same script on every process (``accelerate launch --num_processes N
+        script.py``), each calling ``fit`` with the same ``X``: Accelerate
+        shards the training and validation images (``batch_size`` images per
+        process and step) and averages the gradients; the validation loss is
+        averaged over all processes, so that all stop at the same epoch with
+        the same weights. ``device`` must then be ``"auto"`` (the
+        accelerator's device) or name the same kind of device. The fitted
+        model is a plain one; the accelerator is neither pickled nor saved (a
+        loaded model has ``accelerator=None``). ``None`` trains in this
+        process alone, without importing ``accelerate``.
 
     Attributes
     ----------
@@ -134,6 +148,13 @@ class ConvAutoencoder(
     (40, 3)
     >>> ae.inverse_transform(ae.transform(X)).shape
     (40, 1, 7, 9)
+
+    Data-parallel training (``pip install accelerate``; run the same script on
+    every process with ``accelerate launch``):
+
+    >>> from accelerate import Accelerator  # doctest: +SKIP
+    >>> ae = ConvAutoencoder(latent_dim=3, max_epochs=2, random_state=0,
+    ...                      accelerator=Accelerator()).fit(X)  # doctest: +SKIP
     """
 
     def __init__(
@@ -151,6 +172,7 @@ class ConvAutoencoder(
         random_state=None,
         verbose=0,
         precision="float32",
+        accelerator=None,
     ):
         self.latent_dim = latent_dim
         self.image_shape = image_shape
@@ -164,6 +186,7 @@ class ConvAutoencoder(
         self.random_state = random_state
         self.verbose = verbose
         self.precision = precision
+        self.accelerator = accelerator
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
@@ -193,6 +216,9 @@ class ConvAutoencoder(
         if self.image_shape is not None:
             _normalize_image_shape(self.image_shape)
         check_precision(self.precision)
+        accelerator = _accelerate.check_accelerator(self.accelerator)
+        if accelerator is not None:
+            return _accelerate.accelerated_device(accelerator, self.device)
         return resolve_device(self.device)
 
     def _flatten(self, X, *, reset):
@@ -270,7 +296,7 @@ class ConvAutoencoder(
                     )
             self._output_shape = (n_features,)
 
-        rng = check_random_state(self.random_state)
+        rng = _accelerate.synced_random_state(self.accelerator, self.random_state)
         if self.validation_fraction is None:
             n_valid = 0
         else:
@@ -306,10 +332,18 @@ class ConvAutoencoder(
                     ),
                 )
             )
+        kwargs = {"device": str(device)}
+        # with several processes, only the main one prints
+        main = _accelerate.is_main_process(self.accelerator)
+        verbose = int(self.verbose) if main else 0
+        net_class = NeuralNet
+        if self.accelerator is not None:
+            net_class = _accelerate.accelerated_net_class(NeuralNet)
+            _accelerate.net_kwargs(self.accelerator, kwargs, callbacks)
         fork_devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            net = NeuralNet(
+            net = net_class(
                 module=ConvAutoencoderModule,
                 module__in_channels=C,
                 module__height=H,
@@ -324,11 +358,13 @@ class ConvAutoencoder(
                 train_split=train_split,
                 callbacks=callbacks,
                 iterator_train__shuffle=True,
-                device=str(device),
-                verbose=int(self.verbose),
+                verbose=verbose,
+                **kwargs,
             )
             net.fit(X_train, X_train)
             raise_if_interrupted(net)  # skorch swallows Ctrl-C
+            if self.accelerator is not None:
+                net = _accelerate.detach_accelerator(net, NeuralNet)
 
         self.module_ = net.module_.eval()
         self.history_ = net.history
@@ -431,6 +467,8 @@ class ConvAutoencoder(
         if module is not None and self.device_.type != "cpu":
             # Never pickle CUDA tensors: a CPU-only machine could not load them.
             state["module_"] = copy.deepcopy(module).to("cpu")
+        # a handle on this run's processes, not part of the model
+        state["accelerator"] = None
         state["_sklearn_gtn_version"] = __version__
         return state
 

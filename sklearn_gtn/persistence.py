@@ -111,6 +111,9 @@ _NET_SKIPPED = (
     "compile",
     "torch_load_kwargs",
 )
+# Estimator parameters that are handles on the running processes, not part of
+# the model: stored as None, so a loaded model trains in one process.
+_RUNTIME_PARAMS = ("accelerator",)
 
 
 def _mlp_kwargs(module):
@@ -414,7 +417,10 @@ class _Encoder:
             )
         return {
             "__estimator__": name,
-            "params": {k: self.value(v, f"{cls_name}.{k}") for k, v in params.items()},
+            "params": {
+                k: self.value(None if k in _RUNTIME_PARAMS else v, f"{cls_name}.{k}")
+                for k, v in params.items()
+            },
             "attributes": {
                 k: self.value(v, f"{cls_name}.{k}")
                 for k, v in vars(est).items()
@@ -747,8 +753,10 @@ def save(estimator, path):
 
     The networks are stored with their weights, parameters and training
     history; the optimiser state and the training callbacks are not (``fit``
-    builds them anew). The write is atomic: a previous file at ``path`` is
-    replaced only once the new one is completely on disk.
+    builds them anew). An ``accelerator`` parameter is stored as ``None``: it
+    belongs to the processes that trained the model, which loads as one that
+    trains in a single process. The write is atomic: a previous file at
+    ``path`` is replaced only once the new one is completely on disk.
 
     Parameters
     ----------

@@ -354,6 +354,22 @@ def _option_rows():
             ValueError,
             ">= 1",
         ),
+        (
+            "GTNSampler.fit",
+            "accelerator",
+            "accelerator='cpu'",
+            lambda: _small_gtn(accelerator="cpu").fit(X),
+            TypeError,
+            "accelerate.Accelerator or None",
+        ),
+        (
+            "ConvAutoencoder.fit",
+            "accelerator",
+            "accelerator='cpu'",
+            lambda: ConvAutoencoder(accelerator="cpu").fit(images),
+            TypeError,
+            "accelerate.Accelerator or None",
+        ),
     ]
     for device, case in (
         ("tpu", "unknown device"),
