@@ -125,8 +125,11 @@ def share_from_main(accelerator, *tensors):
         return tensors
     from accelerate.utils import broadcast
 
+    # the collective runs on the accelerator's device (NCCL needs CUDA
+    # tensors): the pairs may have been kept in host memory when large
+    device = accelerator.device
     return tuple(
-        None if t is None else broadcast(t.contiguous(), from_process=0)
+        None if t is None else broadcast(t.to(device).contiguous(), from_process=0)
         for t in tensors
     )
 
@@ -247,6 +250,8 @@ class ShardedBatches:
 
     def __init__(self, batches, accelerator, *, training=True):
         self.X, self.y, self.shuffle = batches.X, batches.y, batches.shuffle
+        # skorch leaves placement to Accelerate, which only moves DataLoaders
+        self.device = getattr(accelerator, "device", None)
         self.num_processes = int(accelerator.num_processes)
         self.process_index = int(accelerator.process_index)
         split = bool(getattr(accelerator, "split_batches", False))
@@ -279,7 +284,10 @@ class ShardedBatches:
             size = stop - start
             low, high = start + size * i // p, start + size * (i + 1) // p
             if high > low:  # validation rows may run out on some processes
-                yield X[low:high], y[low:high]
+                Xb, yb = X[low:high], y[low:high]
+                if self.device is not None:
+                    Xb, yb = Xb.to(self.device), yb.to(self.device)
+                yield Xb, yb
             start = stop
 
 
