@@ -70,6 +70,10 @@ _THREADED_MIN_D = 32  # CPU: below this dimension labeling runs on one thread
 _COMPILED_MIN_D, _COMPILED_MAX_D = 2, 8
 _COMPILED_LEAF = {2: 16, 3: 16, 4: 16, 5: 16}  # points per leaf; 32 above
 _COMPILED_BLOCK = 8192  # y's per call (progress bar, Ctrl-C between calls)
+# threads of the compiled pass (speculative parallel search, ordered commit),
+# at most; 1 keeps it sequential. Blocks of free / 32 y's, from this size:
+_COMPILED_MAX_THREADS = 1
+_COMPILED_SPEC_MIN = 64
 _CHUNK = 64  # columns per chunk in the two-stage top-k
 _K_START = 16  # candidates per y in the screening step
 _K_MAX = 512
@@ -332,6 +336,7 @@ class _Labeler:
             and not self.stream
             and _COMPILED_MIN_D <= d <= _COMPILED_MAX_D
         )
+        self.workers = max(1, workers)
         if self.compiled:
             # everything the compiled pass needs; no screening state
             self.reps_np = np.ascontiguousarray(reps.numpy())
@@ -750,7 +755,16 @@ class _Labeler:
         out = self.match_sorted.numpy()
         for lo in range(0, self.n_y, _COMPILED_BLOCK):
             hi = min(self.n_y, lo + _COMPILED_BLOCK)
-            _greedy.run(tree, self.V_np[lo:hi], cap, head, members, out[lo:hi])
+            _greedy.run(
+                tree,
+                self.V_np[lo:hi],
+                cap,
+                head,
+                members,
+                out[lo:hi],
+                min(self.workers, _COMPILED_MAX_THREADS),
+                _COMPILED_SPEC_MIN,
+            )
             bar.update(hi - lo)
 
     def run(self):

@@ -11,12 +11,13 @@ from sklearn_gtn.labeling import canonical_norms
 from sklearn_gtn.labeling import canonical_unit_rows as pkg_unit_rows
 
 
-@pytest.fixture(params=["default", "python", "tree", "fixpoint", "stream"])
+@pytest.fixture(params=["default", "threads", "python", "tree", "fixpoint", "stream"])
 def engine(request, monkeypatch):
     """Run a test under each code path of the engine.
 
     "default": as shipped (on the CPU in 2 <= d <= 8 the compiled pass when it
-    is built); the others switch the compiled pass off: "python": the
+    is built); "threads": the compiled pass with three threads searching
+    blocks of y's speculatively; the others switch the compiled pass off: "python": the
     screen / certify / resolve path; "tree": its k-d tree candidate source
     (CPU, 2 <= d <= 8) even on small inputs and with short lists, so rescues
     happen; "fixpoint": the vectorised resolver that GPUs use, here on the
@@ -24,7 +25,14 @@ def engine(request, monkeypatch):
     state in host memory and sends X to the device in chunks (GPUs, for data
     larger than device memory), here forced on the CPU with small chunks.
     """
-    if request.param != "default":
+    if request.param == "threads":
+        if labeling._greedy is None:
+            pytest.skip("compiled pass not built")
+        # speculative parallel search in the compiled pass, on small blocks
+        monkeypatch.setattr(labeling, "_COMPILED_MAX_THREADS", 3)
+        monkeypatch.setattr(labeling, "_COMPILED_SPEC_MIN", 2)
+        monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    elif request.param != "default":
         monkeypatch.setattr(labeling, "_greedy", None)
     if request.param == "tree":
         monkeypatch.setattr(labeling, "_TREE_MIN_GROUPS", 16)
@@ -50,9 +58,9 @@ def engine(request, monkeypatch):
 
 
 def _skip_same_path(engine, d):
-    """Outside 2 <= d <= 8 "python" runs exactly what "default" runs."""
+    """Outside 2 <= d <= 8 "python" and "threads" run what "default" runs."""
     if (
-        engine == "python"
+        engine in ("python", "threads")
         and not labeling._COMPILED_MIN_D <= d <= labeling._COMPILED_MAX_D
     ):
         pytest.skip("the compiled pass serves 2 <= d <= 8 only")
