@@ -171,6 +171,41 @@ def test_gpu_resource_recipe_returns_worker_fits_with_device_auto(dask_client):
         )
 
 
+def _fit_on_worker(estimator, X):
+    """Fit where the task runs; report the device before the trip back."""
+    estimator.fit(X)
+    return estimator.device_, estimator
+
+
+@pytest.mark.cuda
+def test_model_fitted_on_a_worker_gpu_comes_back_on_the_cpu():
+    distributed = pytest.importorskip("distributed")
+    X = _square()
+    environ = dict(os.environ)
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env={"CUDA_VISIBLE_DEVICES": "0"},
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            estimator = GTNSampler(**GTN, device="auto")
+            device, remote = client.submit(_fit_on_worker, estimator, X).result()
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    assert device.startswith("cuda")  # "auto" found the worker's GPU
+    assert remote.device_ == "cpu"  # a pickle holds no CUDA tensors
+    for net in (remote.net_, remote.inverse_net_):
+        assert {p.device.type for p in net.module_.parameters()} == {"cpu"}
+    samples = remote.sample(50, random_state=0)
+    assert samples.shape == (50, 2) and np.isfinite(samples).all()
+
+
 @pytest.fixture
 def ray_session():
     """A local Ray instance with two CPUs, shut down after the test."""
