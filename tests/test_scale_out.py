@@ -206,9 +206,10 @@ def test_model_fitted_on_a_worker_gpu_comes_back_on_the_cpu():
     assert samples.shape == (50, 2) and np.isfinite(samples).all()
 
 
-@pytest.fixture
+# module scope: set up (or skipped) before the module-scoped loky_search
+@pytest.fixture(scope="module")
 def ray_session():
-    """A local Ray instance with two CPUs, shut down after the test."""
+    """A local Ray instance with two CPUs, shut down after the module."""
     ray = pytest.importorskip("ray")
     from joblib.pool import PicklingPool
     from ray.util.joblib import register_ray
