@@ -64,8 +64,10 @@ def _worker_state():
 @pytest.fixture(scope="module")
 def loky_search():
     """The reference: the same search on joblib's default (loky) backend."""
-    # two workers, as the cluster below; loky limits each to one torch thread
-    return _search(n_jobs=2)
+    # two workers, as the cluster below, each on one torch thread as the Dask
+    # workers are (loky's default, cpu_count // n_jobs, is 1 on 2 cores only)
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+        return _search(n_jobs=2)
 
 
 @pytest.fixture(scope="module")
