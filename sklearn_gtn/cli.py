@@ -106,15 +106,16 @@ def _datasets():
             make=lambda n, seed: make_swiss_roll_parameter(n, random_state=seed),
             inside=lambda S: (S[:, 0] > low) & (S[:, 0] < high),
             to_points=swiss_roll_from_parameter,
+            params=dict(labeling="algorithm1"),
         ),
-        square,
+        {**square, "params": dict(labeling="algorithm1")},
         # Algorithm 1 pairs by direction only and leaves the centre of the
-        # square empty (a ring); pairing by optimal assignment fills it
+        # square empty (a ring); pairing by optimal assignment (the default)
+        # fills it
         {
             **square,
             "name": "uniform square, assignment",
             "slug": "uniform_square_assignment",
-            "params": dict(labeling="assignment"),
         },
     ]
 
@@ -145,7 +146,8 @@ def run_demo(
     n_samples : int, default=10_000
         Training points per dataset.
     max_epochs : int, default=30
-        Upper bound on training epochs (early stopping, patience 3).
+        Upper bound on training epochs (early stopping with the paper's
+        patience 3 for Algorithm 1, 20 for the assignment row).
     n_generate : int, default=100_000
         Samples drawn to measure the sampling rate and the support fraction.
     device : str, default="auto"
@@ -488,11 +490,12 @@ def _build_model(args, X):
     common = dict(
         max_epochs=args.max_epochs,
         batch_size=args.batch_size,
-        patience=args.patience,
         device=args.device,
         random_state=args.random_state,
         verbose=args.verbose,
     )
+    if args.patience is not None:  # else each model's own default
+        common["patience"] = args.patience
     gtn_params = dict(common, lr=args.lr, labeling=args.labeling)
     if args.hidden_layer_sizes is not None:
         gtn_params["hidden_layer_sizes"] = args.hidden_layer_sizes
@@ -800,16 +803,18 @@ def _build_parser():
     fit.add_argument(
         "--patience",
         type=_positive_int,
-        default=3,
+        default=None,
         metavar="INT",
-        help="early-stopping patience in epochs (default: 3)",
+        help="early-stopping patience in epochs (default: the GTN's 'auto', 20 "
+        "with the assignment labeling and 3 with algorithm1; the autoencoder's 3)",
     )
     fit.add_argument(
         "--labeling",
-        default="algorithm1",
+        default="assignment",
         metavar="NAME",
-        help="how normal draws are paired with data points: algorithm1 (the "
-        "paper's) or assignment (default: algorithm1)",
+        help="how normal draws are paired with data points: assignment or "
+        "algorithm1 (the paper's, with its training: BatchNorm, patience 3) "
+        "(default: assignment)",
     )
     fit.add_argument(
         "--device", default="auto", help="auto, cpu or cuda (default: auto)"

@@ -98,7 +98,8 @@ def _raise_if_called(*args, **kwargs):
     [
         ({"batch_norm": 4}, ValueError, r"batch_norm.*\[0, 3\]"),
         ({"batch_norm": -1}, ValueError, "batch_norm"),
-        ({"batch_norm": "all"}, TypeError, "batch_norm must be a bool or an int"),
+        ({"batch_norm": "all"}, ValueError, "batch_norm must be a bool, an int or"),
+        ({"batch_norm": 1.0}, TypeError, "batch_norm must be a bool or an int"),
         ({"batch_norm": 2, "batch_size": 1}, ValueError, "batch_size must be >= 2"),
         ({"precision": "float16"}, ValueError, "precision must be one of"),
         ({"precision": None}, TypeError, "precision must be one of"),

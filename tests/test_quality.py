@@ -22,6 +22,7 @@ PARAMS = dict(
     max_epochs=20,
     patience=20,
     batch_norm=False,
+    labeling="algorithm1",  # the paper's pairing (not the default)
     fit_inverse=False,
     device="cpu",
     random_state=1,

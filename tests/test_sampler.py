@@ -74,7 +74,9 @@ def test_sample_in_data_units(fitted, data):
     # the data live in [5, 7] x [-1, 0]; standardisation must be undone
     assert_allclose(S.mean(axis=0), X.mean(axis=0), atol=0.15)
     inside = ((S > [4.9, -1.1]) & (S < [7.1, 0.1])).all(axis=1)
-    assert inside.mean() > 0.95
+    # the assignment labeling fills the square up to its edges, so a short
+    # fit spills a little over them (about 8% here)
+    assert inside.mean() > 0.9
     # a short fit shrinks the spread (regression to the mean), but not to a point
     assert (S.std(axis=0) > 0.3 * X.std(axis=0)).all()
     assert (S.std(axis=0) < 1.2 * X.std(axis=0)).all()
@@ -212,7 +214,12 @@ def test_standardize_false_keeps_units(data):
 def test_verbose_prints_epochs(data, capsys):
     X, _ = data
     GTNSampler(
-        hidden_layer_sizes=(4,), max_epochs=2, device="cpu", random_state=0, verbose=1
+        hidden_layer_sizes=(4,),
+        max_epochs=2,
+        labeling="algorithm1",  # the labeling engine shows a progress bar
+        device="cpu",
+        random_state=0,
+        verbose=1,
     ).fit(X[:100])
     out = capsys.readouterr()
     assert "valid_loss" in out.out
@@ -255,7 +262,19 @@ def test_fit_rejects_bad_X_before_labeling(X, error, match, monkeypatch):
         ({"validation_fraction": -0.1}, ValueError, "validation_fraction"),
         ({"negative_slope": float("nan")}, ValueError, "negative_slope must be finite"),
         ({"negative_slope": 0.0}, ValueError, "negative_slope must be > 0"),
-        ({"batch_size": 1}, ValueError, "batch_size must be >= 2 with batch_norm"),
+        (
+            {"batch_size": 1, "batch_norm": True},
+            ValueError,
+            "batch_size must be >= 2 with batch_norm",
+        ),
+        (
+            {"batch_size": 1, "labeling": "algorithm1"},  # batch_norm="auto": True
+            ValueError,
+            "batch_size must be >= 2 with batch_norm",
+        ),
+        ({"batch_norm": "yes"}, ValueError, "batch_norm must be a bool, an int or"),
+        ({"patience": "auto-ish"}, ValueError, "patience must be a positive int or"),
+        ({"patience": 0}, ValueError, "patience must be >= 1"),
         ({"labeling": "hungarian"}, ValueError, "labeling must be one of"),
         ({"standardize": "yes"}, TypeError, "standardize must be a bool"),
         ({"fit_inverse": 1}, TypeError, "fit_inverse must be a bool"),
@@ -561,3 +580,31 @@ def test_cuda_fit_unpickles_on_cpu_only_machine(data, tmp_path):
     # the in-memory model still runs on the GPU; results agree to float32 accuracy
     assert gtn.device_.startswith("cuda")
     assert_allclose(np.load(out), gtn.sample(64, random_state=5), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------ auto training
+@pytest.mark.parametrize(
+    "labeling, batch_norm, patience",
+    [("assignment", False, 20), ("algorithm1", True, 3)],
+)
+def test_auto_training_follows_the_labeling(data, labeling, batch_norm, patience):
+    # GTNSampler(labeling="algorithm1") alone is the paper's configuration
+    X, _ = data
+    gtn = GTNSampler(
+        hidden_layer_sizes=(8, 8),
+        max_epochs=2,
+        labeling=labeling,
+        fit_inverse=False,
+        device="cpu",
+        random_state=0,
+    ).fit(X[:200])
+    assert gtn.batch_norm == "auto" and gtn.patience == "auto"  # not overwritten
+    assert (gtn.batch_norm_, gtn.patience_) == (batch_norm, patience)
+    stopper = dict(gtn.net_.callbacks_)["early_stopping"]
+    assert stopper.patience == patience
+    has_bn = any(
+        isinstance(m, torch.nn.BatchNorm1d) for m in gtn.net_.module_.modules()
+    )
+    assert has_bn == batch_norm
+    explicit = clone(gtn).set_params(batch_norm=2, patience=7).fit(X[:200])
+    assert (explicit.batch_norm_, explicit.patience_) == (2, 7)
