@@ -90,12 +90,54 @@ def test_pieces_share_the_estimator_api():
     assert piece.interpolate(X[y == 1][0], X[y == 1][1], n_steps=4).shape == (4, 2)
 
 
+# a cheap piece model for the fits that choose the number of clusters
+SMALL = GTNSampler(
+    hidden_layer_sizes=(16,),
+    lr=1e-2,
+    batch_size=64,
+    max_epochs=5,
+    fit_inverse=False,
+    device="cpu",
+)
+
+
+def test_auto_splits_eight_separated_gaussians_into_at_least_eight_pieces():
+    X = make_eight_gaussians(800, random_state=0)
+    mix = GTNMixture(SMALL, n_components="auto", random_state=0).fit(X)
+    assert sorted(mix.candidate_scores_) == [1, 4, 8, 16]
+    assert mix.n_components_ >= 8
+    # the kept pieces do not straddle a gap: each holds the rows of one
+    # gaussian (but for stray points far out in a tail)
+    angle = 2 * np.pi * np.arange(8) / 8
+    centres = 4.0 * np.c_[np.cos(angle), np.sin(angle)]
+    nearest = np.linalg.norm(X[:, None] - centres[None], axis=2).argmin(axis=1)
+    pieces = mix.predict(X)
+    for k in range(mix.n_components_):
+        assert np.bincount(nearest[pieces == k]).max() >= 0.98 * (pieces == k).sum()
+    assert mix.candidate_scores_[mix.n_components_] < mix.candidate_scores_[1]
+
+
+def test_a_list_of_candidates_and_an_int():
+    X = make_eight_gaussians(600, random_state=0)
+    mix = GTNMixture(SMALL, n_components=[8, 1], random_state=0).fit(X)
+    assert sorted(mix.candidate_scores_) == [1, 8]
+    assert mix.n_components_ == 8  # one map must cross the gaps
+    fixed = GTNMixture(SMALL, n_components=3, random_state=0).fit(X)
+    assert fixed.n_components_ == 3 and fixed.candidate_scores_ is None
+    X, y = _two_blobs()
+    by_class = GTNMixture(SMALL, n_components=5, random_state=0).fit(X, y)
+    assert by_class.n_components_ == 2 and by_class.candidate_scores_ is None
+
+
 @pytest.mark.parametrize(
     "kwargs, fit_y, exc, match",
     [
         ({"n_components": 0}, None, ValueError, "n_components must be >= 1"),
         ({"n_components": 2.5}, None, TypeError, "n_components must be an integer"),
         ({"n_components": 10_000}, None, ValueError, "more than the number of rows"),
+        ({"n_components": "many"}, None, ValueError, "positive int, 'auto' or a list"),
+        ({"n_components": []}, None, ValueError, "must not be an empty list"),
+        ({"n_components": [2, 0]}, None, ValueError, "n_components must be >= 1"),
         ({}, np.zeros(3), ValueError, "y has 3 labels but X has 400 rows"),
         ({"estimator": object()}, None, TypeError, "must have a sample method"),
     ],
