@@ -128,9 +128,11 @@ def main(argv=None):
 
     # -- fit() vs hand-written loop ------------------------------------------
     epochs, bs, lr = args.epochs, 128, 1e-3
+    # the hand-written loop labels by Algorithm 1 and trains MLP's default
+    # (BatchNorm) network: the same work as labeling="algorithm1"
     params = dict(
         max_epochs=epochs, patience=epochs, fit_inverse=False, device="cpu",
-        batch_size=bs, lr=lr, random_state=0,
+        batch_size=bs, lr=lr, random_state=0, labeling="algorithm1",
     )
 
     def reference_fit():

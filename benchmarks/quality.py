@@ -163,7 +163,7 @@ def make_model(name):
         return KDEPeer()
     if name == "gmm":
         return GMMPeer()
-    if name == "gtn_mixture":  # GTNMixture() defaults: n_components="auto"
+    if name == "gtn_mixture":  # n_components="auto" over GTNSampler() maps
         return GTNMixturePeer()
     if name.startswith("gtn_mix"):  # gtn_mix8: 8 clusters, assignment, p20
         return GTNMixturePeer(int(name[7:]), **GTN_CONFIGS["gtn_assign_p20"])
@@ -196,7 +196,7 @@ def main(argv=None):
     p.add_argument(
         "--models",
         nargs="+",
-        default=["gtn_default", "gtn_mixture", "gtn_paper", "kde", "gmm"],
+        default=["gtn_default", "gtn_mix8", "gtn_mixture", "gtn_paper", "kde", "gmm"],
     )
     p.add_argument("--n-train", type=int, default=5000)
     p.add_argument("--seed", type=int, default=0)
