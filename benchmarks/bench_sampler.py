@@ -115,10 +115,18 @@ def main(argv=None):
         t_sample.append(_timed(gtn.sample, n, random_state=r))
     ms, mb = statistics.median(t_sample), statistics.median(t_bare)
     mc = statistics.median(t_chunked)
-    rows.append(("sample(100,000) vs bare forward, one pass", ms, mb, ms / mb,
-                 "<= 1.15x"))
-    rows.append((f"sample(100,000) vs bare forward, {chunk:,}-row chunks", ms, mc,
-                 ms / mc, "<= 1.15x"))
+    rows.append(
+        ("sample(100,000) vs bare forward, one pass", ms, mb, ms / mb, "<= 1.15x")
+    )
+    rows.append(
+        (
+            f"sample(100,000) vs bare forward, {chunk:,}-row chunks",
+            ms,
+            mc,
+            ms / mc,
+            "<= 1.15x",
+        )
+    )
 
     # -- samples per second, default network, 2-D ----------------------------
     n_big = 1_000_000
@@ -131,8 +139,14 @@ def main(argv=None):
     # the hand-written loop labels by Algorithm 1 and trains MLP's default
     # (BatchNorm) network: the same work as labeling="algorithm1"
     params = dict(
-        max_epochs=epochs, patience=epochs, fit_inverse=False, device="cpu",
-        batch_size=bs, lr=lr, random_state=0, labeling="algorithm1",
+        max_epochs=epochs,
+        patience=epochs,
+        fit_inverse=False,
+        device="cpu",
+        batch_size=bs,
+        lr=lr,
+        random_state=0,
+        labeling="algorithm1",
     )
 
     def reference_fit():
@@ -153,7 +167,10 @@ def main(argv=None):
         with _torch_threads(threads):
             hand_written_fit(
                 *(torch.as_tensor(A, dtype=torch.float32) for A in (Yt, Xt, Yv, Xv)),
-                epochs=epochs, batch_size=bs, lr=lr, seed=0,
+                epochs=epochs,
+                batch_size=bs,
+                lr=lr,
+                seed=0,
             )
         return time.perf_counter() - tic
 
@@ -172,13 +189,17 @@ def main(argv=None):
     rows.append((f"fit({what}) vs label + torch loop", mf, mr, mf / mr, "<= 1.5x"))
     rows.append(("  training part only (skorch vs loop)", mt, ml, mt / ml, ""))
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"median of {args.repeats} repeats")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"median of {args.repeats} repeats"
+    )
     print(f"{'measure':<48} {'ours [s]':>9} {'ref [s]':>9} {'ratio':>7}  target")
     for name, ours, ref, ratio, target in rows:
         print(f"{name:<48} {ours:9.4f} {ref:9.4f} {ratio:7.2f}  {target}")
-    print(f"{'sample() rate, 1,000,000 draws, default net, 2-D':<48} "
-          f"{rate:>19,.0f} /s  >= 1,000,000/s")
+    print(
+        f"{'sample() rate, 1,000,000 draws, default net, 2-D':<48} "
+        f"{rate:>19,.0f} /s  >= 1,000,000/s"
+    )
 
 
 if __name__ == "__main__":

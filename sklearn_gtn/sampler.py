@@ -490,8 +490,9 @@ class GTNSampler(
             )
         accelerator = _accelerate.check_accelerator(self.accelerator)
         if accelerator is not None:
-            return sizes, _accelerate.accelerated_device(accelerator, self.device)
-        device = resolve_device(self.device)
+            device = _accelerate.accelerated_device(accelerator, self.device)
+        else:
+            device = resolve_device(self.device)
         return sizes, device, batch_norm, patience
 
     def _split_sizes(self, n_samples):
