@@ -249,38 +249,27 @@ class ShardedBatches:
     """
 
     def __init__(self, batches, accelerator, *, training=True):
-        self.X, self.y, self.shuffle = batches.X, batches.y, batches.shuffle
-        # skorch leaves placement to Accelerate, which only moves DataLoaders
-        self.device = getattr(accelerator, "device", None)
+        self.batches = batches
         self.num_processes = int(accelerator.num_processes)
         self.process_index = int(accelerator.process_index)
+        # skorch leaves placement to Accelerate, which only moves DataLoaders
+        self.device = getattr(accelerator, "device", None)
         split = bool(getattr(accelerator, "split_batches", False))
         self.batch_size = batches.batch_size * (1 if split else self.num_processes)
-        if training and len(self.X) < 2 * self.num_processes:
+        n = len(batches.X)
+        if training and n < 2 * self.num_processes:
             raise ValueError(
                 f"data-parallel training on {self.num_processes} processes needs "
                 f"at least {2 * self.num_processes} training rows (two per "
-                f"process), got {len(self.X)}."
+                f"process), got {n}."
             )
 
-    def _stops(self):
-        n, bs = len(self.X), self.batch_size
-        stops = list(range(bs, n, bs)) + [n]
-        if len(stops) > 1 and stops[-1] - stops[-2] < 2 * self.num_processes:
-            del stops[-2]
-        return stops
-
     def __len__(self):
-        return len(self._stops())
+        return len(self.batches._stops(self.batch_size, 2 * self.num_processes))
 
     def __iter__(self):
-        X, y = self.X, self.y
-        if self.shuffle:
-            perm = torch.randperm(len(X), device=X.device)
-            X, y = X[perm], y[perm]
-        start = 0
         p, i = self.num_processes, self.process_index
-        for stop in self._stops():
+        for X, y, start, stop in self.batches.spans(self.batch_size, 2 * p):
             size = stop - start
             low, high = start + size * i // p, start + size * (i + 1) // p
             if high > low:  # validation rows may run out on some processes
@@ -288,7 +277,6 @@ class ShardedBatches:
                 if self.device is not None:
                     Xb, yb = Xb.to(self.device), yb.to(self.device)
                 yield Xb, yb
-            start = stop
 
 
 class ReduceLosses(Callback):

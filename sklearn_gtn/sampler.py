@@ -114,25 +114,32 @@ class _TensorBatches:
         self.batch_size = batch_size
         self.shuffle = shuffle
 
-    def _stops(self):
-        n, bs = len(self.X), self.batch_size
-        stops = list(range(bs, n, bs)) + [n]
-        if len(stops) > 1 and stops[-1] - stops[-2] == 1:
+    def _stops(self, batch_size, min_last):
+        """Batch ends; a trailing batch under ``min_last`` rows is merged."""
+        n = len(self.X)
+        stops = list(range(batch_size, n, batch_size)) + [n]
+        if len(stops) > 1 and stops[-1] - stops[-2] < min_last:
             del stops[-2]
         return stops
 
-    def __len__(self):
-        return len(self._stops())
-
-    def __iter__(self):
+    def spans(self, batch_size=None, min_last=2):
+        """The data of an epoch (shuffled when asked) and each batch's
+        ``(start, stop)``: ``(X, y, start, stop)`` per batch."""
         X, y = self.X, self.y
         if self.shuffle:
             perm = torch.randperm(len(X), device=X.device)
             X, y = X[perm], y[perm]
         start = 0
-        for stop in self._stops():
-            yield X[start:stop], y[start:stop]
+        for stop in self._stops(batch_size or self.batch_size, min_last):
+            yield X, y, start, stop
             start = stop
+
+    def __len__(self):
+        return len(self._stops(self.batch_size, 2))
+
+    def __iter__(self):
+        for X, y, start, stop in self.spans():
+            yield X[start:stop], y[start:stop]
 
 
 def _net_to_cpu(net):
