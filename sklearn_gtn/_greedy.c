@@ -435,7 +435,7 @@ static void speculate(const Tree *t, const double *V, Py_ssize_t d,
 {
     SpecJob jobs[MAX_THREADS];
     Py_ssize_t n = hi - lo;
-    int k, started = 0;
+    int k;
     for (k = 0; k < n_threads; k++) {
         SpecJob j = {t, V, d, lo + n * k / n_threads, lo + n * (k + 1) / n_threads,
                      lo, head, members, spec_g, spec_ok, search};
@@ -447,7 +447,6 @@ static void speculate(const Tree *t, const double *V, Py_ssize_t d,
     for (k = 1; k < n_threads; k++) {
         ok[k] = pthread_create(&threads[k], NULL, spec_run, &jobs[k]) == 0;
         if (!ok[k]) spec_run(&jobs[k]);  /* no thread: do it here */
-        started++;
     }
     spec_run(&jobs[0]);
     for (k = 1; k < n_threads; k++) {
@@ -456,7 +455,6 @@ static void speculate(const Tree *t, const double *V, Py_ssize_t d,
 #else
     for (k = 0; k < n_threads; k++) spec_run(&jobs[k]);
 #endif
-    (void)started;
 }
 
 static PyObject *py_run(PyObject *self, PyObject *args)
