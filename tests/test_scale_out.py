@@ -108,6 +108,17 @@ def test_dask_workers_run_this_package_on_one_torch_thread(dask_client):
         assert state["auto"] == "cpu"  # device="auto" with no visible GPU
 
 
+def _assert_same_search(search, reference):
+    """Same scores, best parameters and best model's samples, bit for bit."""
+    for key in ("mean_test_score", "split0_test_score"):
+        assert_array_equal(search.cv_results_[key], reference.cv_results_[key])
+    assert search.best_params_ == reference.best_params_
+    assert_array_equal(
+        search.best_estimator_.sample(50, random_state=0),
+        reference.best_estimator_.sample(50, random_state=0),
+    )
+
+
 def test_dask_grid_search_matches_loky(dask_client, loky_search):
     from distributed import get_task_stream
 
@@ -120,19 +131,7 @@ def test_dask_grid_search_matches_loky(dask_client, loky_search):
     )
     # bit-identical: each fit is seeded by random_state and runs on one torch
     # thread in both backends, so the floating-point operations are the same
-    assert_array_equal(
-        search.cv_results_["mean_test_score"],
-        loky_search.cv_results_["mean_test_score"],
-    )
-    assert_array_equal(
-        search.cv_results_["split0_test_score"],
-        loky_search.cv_results_["split0_test_score"],
-    )
-    assert search.best_params_ == loky_search.best_params_
-    assert_array_equal(
-        search.best_estimator_.sample(50, random_state=0),
-        loky_search.best_estimator_.sample(50, random_state=0),
-    )
+    _assert_same_search(search, loky_search)
 
 
 def test_pipeline_fitted_on_a_worker_samples_as_a_local_fit(dask_client):
@@ -229,12 +228,4 @@ def ray_session():
 def test_ray_grid_search_matches_loky(ray_session, loky_search):
     with joblib.parallel_config(backend="ray"):
         search = _search(n_jobs=-1)
-    assert_array_equal(
-        search.cv_results_["mean_test_score"],
-        loky_search.cv_results_["mean_test_score"],
-    )
-    assert search.best_params_ == loky_search.best_params_
-    assert_array_equal(
-        search.best_estimator_.sample(50, random_state=0),
-        loky_search.best_estimator_.sample(50, random_state=0),
-    )
+    _assert_same_search(search, loky_search)
