@@ -146,8 +146,8 @@ def run_demo(
     n_samples : int, default=10_000
         Training points per dataset.
     max_epochs : int, default=30
-        Upper bound on training epochs (early stopping with the paper's
-        patience 3 for Algorithm 1, 20 for the assignment row).
+        Training epochs (Algorithm 1 rows stop early with the paper's
+        patience 3; the assignment row trains them all).
     n_generate : int, default=100_000
         Samples drawn to measure the sampling rate and the support fraction.
     device : str, default="auto"
@@ -805,8 +805,9 @@ def _build_parser():
         type=_positive_int,
         default=None,
         metavar="INT",
-        help="early-stopping patience in epochs (default: the GTN's 'auto', 20 "
-        "with the assignment labeling and 3 with algorithm1; the autoencoder's 3)",
+        help="early-stopping patience in epochs (default: the GTN's 'auto': 3 "
+        "with algorithm1, none with the assignment labeling, which trains "
+        "--max-epochs epochs on every row; the autoencoder's 3)",
     )
     fit.add_argument(
         "--labeling",

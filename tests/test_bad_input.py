@@ -151,7 +151,7 @@ def _x_entries():
             "X",
             lambda o, A: _small_gtn().fit(A),
             _ND,
-            {"too few samples": np.ones((2, D))},
+            {"too few samples": np.ones((1, D))},
         ),
         (
             "GTNSampler.transform",
@@ -235,7 +235,7 @@ def _array_rows():
 def _check_message(exc_info, arg, case=None):
     message = str(exc_info.value)
     names = [arg]
-    if case == "too few samples":  # "needs at least 3 samples, got n_samples=2"
+    if case == "too few samples":  # "needs at least 2 samples, got n_samples=1"
         names.append("n_samples")
     assert any(
         re.search(rf"(?<![\w.]){re.escape(name)}\b", message) for name in names

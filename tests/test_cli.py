@@ -255,7 +255,7 @@ def test_every_command_has_help(command, capsys):
 def test_cli_user_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n3,oops\n")
     np.savetxt(tmp_path / "ok.csv", np.random.RandomState(0).rand(50, 2), delimiter=",")
-    np.savetxt(tmp_path / "tiny.csv", np.ones((2, 2)), delimiter=",")
+    np.savetxt(tmp_path / "tiny.csv", np.ones((1, 2)), delimiter=",")
     argv = [a.replace("DIR", str(tmp_path)) for a in argv]
     try:
         code = main(argv)

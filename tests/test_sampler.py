@@ -237,7 +237,7 @@ def _raise_if_called(*args, **kwargs):
         (np.array([[0.0, 1.0], [np.nan, 1.0], [2.0, 3.0]]), ValueError, "NaN"),
         (np.array([[0.0, 1.0], [np.inf, 1.0], [2.0, 3.0]]), ValueError, "infinity"),
         (np.arange(10.0), ValueError, "Expected 2D array"),
-        (np.ones((2, 2)), ValueError, "at least 3 samples.*n_samples=2"),
+        (np.ones((1, 2)), ValueError, "at least 2 samples.*n_samples=1"),
         (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), ValueError, "string"),
     ],
 )
@@ -273,7 +273,9 @@ def test_fit_rejects_bad_X_before_labeling(X, error, match, monkeypatch):
             "batch_size must be >= 2 with batch_norm",
         ),
         ({"batch_norm": "yes"}, ValueError, "batch_norm must be a bool, an int or"),
-        ({"patience": "auto-ish"}, ValueError, "patience must be a positive int or"),
+        ({"patience": "auto-ish"}, ValueError, "patience must be a positive int, None"),
+        ({"validation_fraction": "half"}, ValueError, "validation_fraction must be a"),
+        ({"validation_fraction": True}, TypeError, "validation_fraction must be a real"),
         ({"patience": 0}, ValueError, "patience must be >= 1"),
         ({"labeling": "hungarian"}, ValueError, "labeling must be one of"),
         ({"standardize": "yes"}, TypeError, "standardize must be a bool"),
@@ -584,11 +586,14 @@ def test_cuda_fit_unpickles_on_cpu_only_machine(data, tmp_path):
 
 # ------------------------------------------------------------ auto training
 @pytest.mark.parametrize(
-    "labeling, batch_norm, patience",
-    [("assignment", False, 20), ("algorithm1", True, 3)],
+    "labeling, batch_norm, patience, validation_fraction",
+    [("assignment", False, None, 0.0), ("algorithm1", True, 3, 0.1)],
 )
-def test_auto_training_follows_the_labeling(data, labeling, batch_norm, patience):
-    # GTNSampler(labeling="algorithm1") alone is the paper's configuration
+def test_auto_training_follows_the_labeling(
+    data, labeling, batch_norm, patience, validation_fraction
+):
+    # GTNSampler(labeling="algorithm1") alone is the paper's configuration;
+    # the assignment labeling trains for max_epochs on all rows
     X, _ = data
     gtn = GTNSampler(
         hidden_layer_sizes=(8, 8),
@@ -599,12 +604,41 @@ def test_auto_training_follows_the_labeling(data, labeling, batch_norm, patience
         random_state=0,
     ).fit(X[:200])
     assert gtn.batch_norm == "auto" and gtn.patience == "auto"  # not overwritten
+    assert gtn.validation_fraction == "auto"
     assert (gtn.batch_norm_, gtn.patience_) == (batch_norm, patience)
-    stopper = dict(gtn.net_.callbacks_)["early_stopping"]
-    assert stopper.patience == patience
+    assert gtn.validation_fraction_ == validation_fraction
+    callbacks = dict(gtn.net_.callbacks_)
+    if patience is None:
+        assert "early_stopping" not in callbacks
+        assert gtn.best_validation_loss_ is None
+    else:
+        assert callbacks["early_stopping"].patience == patience
     has_bn = any(
         isinstance(m, torch.nn.BatchNorm1d) for m in gtn.net_.module_.modules()
     )
     assert has_bn == batch_norm
     explicit = clone(gtn).set_params(batch_norm=2, patience=7).fit(X[:200])
     assert (explicit.batch_norm_, explicit.patience_) == (2, 7)
+    # early stopping needs held-out rows: "auto" then holds out 10%
+    assert explicit.validation_fraction_ == 0.1
+
+
+def test_validation_without_early_stopping_keeps_the_last_epoch(data):
+    X, _ = data
+    gtn = GTNSampler(
+        hidden_layer_sizes=(8, 8),
+        max_epochs=4,
+        patience=None,
+        validation_fraction=0.25,
+        fit_inverse=False,
+        device="cpu",
+        random_state=0,
+    ).fit(X[:200])
+    assert "early_stopping" not in dict(gtn.net_.callbacks_)
+    losses = gtn.net_.history[:, "valid_loss"]
+    assert gtn.n_epochs_ == gtn.best_epoch_ == 4 and len(losses) == 4
+    assert gtn.best_validation_loss_ == losses[-1]
+    assert gtn.validation_fraction_ == 0.25
+    batches = gtn.net_.history[-1, "batches"]
+    assert sum(b.get("train_batch_size", 0) for b in batches) == 150
+    assert sum(b.get("valid_batch_size", 0) for b in batches) == 50
