@@ -24,11 +24,14 @@ from .sampler import GTNSampler
 
 __all__ = ["GTNMixture"]
 
-# n_components="auto": the numbers of k-means clusters tried, a fraction of
-# the rows held out to compare them (classifier two-sample test accuracy, on
-# at most this many rows of each side)
-_AUTO_CANDIDATES = (1, 4, 8)
-_AUTO_MIN_ROWS = 50
+# n_components="auto": one piece per this many rows, at most this many pieces
+# (benchmarks/quality.py, 5,000 rows: 8 pieces gave a mean two-sample
+# accuracy of 0.535 over the seven toy sets, one map 0.613)
+_AUTO_ROWS_PER_PIECE = 600
+_AUTO_MAX_PIECES = 8
+# a list of n_components: a fraction of the rows held out to compare the
+# candidates (classifier two-sample test accuracy, on at most this many rows
+# of each side)
 _SELECTION_FRACTION = 0.2
 _SELECTION_MAX_ROWS = 2000
 
@@ -54,14 +57,14 @@ class GTNMixture(BaseEstimator):
     ----------
     estimator : estimator with ``sample(n_samples, random_state)``, default=None
         The model cloned for every piece; ``None`` means ``GTNSampler()``.
-    n_components : int, list of int or "auto", default=1
-        Number of clusters when ``fit`` gets no labels. A list gives
-        candidates to choose from: each is fitted on 80% of the rows (same
-        seed), and the one whose samples a classifier tells apart least well
-        from the other 20% (:func:`sklearn_gtn.metrics.c2st_accuracy`; ties
-        to fewer pieces) is kept, as fitted on those 80%. ``"auto"`` means
-        ``[1, 4, 8]`` (those with at least 50 rows per cluster). Ignored
-        when ``fit`` gets ``y``.
+    n_components : int, list of int or "auto", default="auto"
+        Number of clusters when ``fit`` gets no labels. ``"auto"``: one per
+        600 rows, at least 1 and at most 8 (8 from 4,800 rows on). A list
+        gives candidates to choose from: each is fitted on 80% of the rows
+        (same seed), and the one whose samples a classifier tells apart least
+        well from the other 20% (:func:`sklearn_gtn.metrics.c2st_accuracy`;
+        ties to fewer pieces) is kept, as fitted on those 80%. Ignored when
+        ``fit`` gets ``y``.
     random_state : int, RandomState instance or None, default=None
         Seeds the clustering and each piece's fit (pieces whose
         ``random_state`` is a parameter get their own seed from it).
@@ -89,14 +92,18 @@ class GTNMixture(BaseEstimator):
 
     Notes
     -----
-    With ``n_components="auto"`` (or a list) ``fit`` costs one fit per
-    candidate, and the kept model saw only 80% of the rows. The held-out
-    classifier accuracy is a noisy judge on small data (a few hundred held-out
-    rows); from a few thousand rows it picks well. In the quality benchmark
-    (``benchmarks/quality.py``, 5,000 rows, seven toy sets) ``"auto"`` gave a
-    mean two-sample accuracy of 0.556, against 0.561 for a fixed
-    ``n_components=8`` and 0.628 for one map, but fits took 40 to 70 s, so it
-    is not the default; see :doc:`/disconnected`.
+    Pieces help twice: a continuous map cannot bridge the gaps between
+    separated pieces without putting samples in them, and a piece of a curved
+    set (a spiral, a swiss roll) is closer to convex, where the assignment
+    labeling gives a smooth map. They cost seams: each map blurs the edges of
+    its piece. In the quality benchmark (``benchmarks/quality.py``, 5,000
+    rows, seven toy sets), the default (8 pieces) gave a mean two-sample
+    accuracy of 0.535 against 0.613 for one map; one map stays better on
+    convex connected sets (uniform square: 0.510 against 0.535); see
+    :doc:`/disconnected`. With a list of candidates ``fit`` costs one fit per
+    candidate, and the kept model saw only 80% of the rows; the held-out
+    classifier accuracy is a noisy judge on small data (a few hundred
+    held-out rows).
 
     Examples
     --------
@@ -112,7 +119,7 @@ class GTNMixture(BaseEstimator):
     (4, 2)
     """
 
-    def __init__(self, estimator=None, *, n_components=1, random_state=None):
+    def __init__(self, estimator=None, *, n_components="auto", random_state=None):
         self.estimator = estimator
         self.n_components = n_components
         self.random_state = random_state
@@ -164,9 +171,7 @@ class GTNMixture(BaseEstimator):
                     "n_components must be a positive int, 'auto' or a list of "
                     f"positive ints, got {value!r}."
                 )
-            # a piece needs enough rows to be labeled, trained and validated
-            keep = [k for k in _AUTO_CANDIDATES if k * _AUTO_MIN_ROWS <= n_rows]
-            return keep or [1]
+            return [min(_AUTO_MAX_PIECES, max(1, n_rows // _AUTO_ROWS_PER_PIECE))]
         if isinstance(value, (list, tuple, np.ndarray)):
             if len(value) == 0:
                 raise ValueError("n_components must not be an empty list.")

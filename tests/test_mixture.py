@@ -101,9 +101,18 @@ SMALL = GTNSampler(
 )
 
 
-def test_auto_splits_eight_separated_gaussians_into_at_least_eight_pieces():
+@pytest.mark.parametrize("n_rows, pieces", [(500, 1), (1300, 2), (4799, 7), (6000, 8)])
+def test_auto_takes_one_piece_per_600_rows_up_to_eight(n_rows, pieces):
+    X = make_eight_gaussians(n_rows, random_state=0)
+    mix = GTNMixture(TINY, random_state=0).fit(X)  # n_components="auto"
+    assert mix.n_components_ == len(mix.components_) == pieces
+    assert mix.candidate_scores_ is None
+    assert np.isclose(mix.weights_.sum(), 1.0)
+
+
+def test_candidates_split_eight_separated_gaussians_into_at_least_eight_pieces():
     X = make_eight_gaussians(800, random_state=0)
-    mix = GTNMixture(SMALL, n_components="auto", random_state=0).fit(X)
+    mix = GTNMixture(SMALL, n_components=[1, 4, 8], random_state=0).fit(X)
     assert sorted(mix.candidate_scores_) == [1, 4, 8]
     assert mix.n_components_ >= 8
     # the kept pieces do not straddle a gap: each holds the rows of one
