@@ -26,7 +26,7 @@ __all__ = ["GTNMixture"]
 
 # n_components="auto": one piece per this many rows, at most this many pieces
 # (benchmarks/quality.py, 5,000 rows: 8 pieces gave a mean two-sample
-# accuracy of 0.535 over the seven toy sets, one map 0.613)
+# accuracy of 0.536 over the seven toy sets, one map 0.605)
 _AUTO_ROWS_PER_PIECE = 600
 _AUTO_MAX_PIECES = 8
 # a list of n_components: a fraction of the rows held out to compare the
@@ -98,8 +98,8 @@ class GTNMixture(BaseEstimator):
     labeling gives a smooth map. They cost seams: each map blurs the edges of
     its piece. In the quality benchmark (``benchmarks/quality.py``, 5,000
     rows, seven toy sets), the default (8 pieces) gave a mean two-sample
-    accuracy of 0.535 against 0.613 for one map; one map stays better on
-    convex connected sets (uniform square: 0.510 against 0.535); see
+    accuracy of 0.536 against 0.605 for one map; one map stays better on
+    convex connected sets (uniform square: 0.513 against 0.533); see
     :doc:`/disconnected`. With a list of candidates ``fit`` costs one fit per
     candidate, and the kept model saw only 80% of the rows; the held-out
     classifier accuracy is a noisy judge on small data (a few hundred

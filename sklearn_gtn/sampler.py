@@ -13,6 +13,7 @@ import copy
 import math
 import numbers
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -48,7 +49,7 @@ _LABELINGS = ("algorithm1", "assignment")
 # batch_norm="auto" and patience="auto" resolve by labeling: the paper's
 # training with its labeling, and with the assignment labeling the training
 # that measured best in benchmarks/quality.py (no BatchNorm, no early
-# stopping, 60 epochs on all rows: mean C2ST 0.613 over the 7 toy sets,
+# stopping, 60 epochs on all rows: mean C2ST 0.605 over the 7 toy sets,
 # against 0.628 with patience 20 and 0.669 with the paper's training)
 _AUTO_TRAINING = {
     "algorithm1": {"batch_norm": True, "patience": 3},
@@ -167,10 +168,13 @@ def _net_to_cpu(net):
 _SERIAL_STEP_WORK = 1 << 22
 
 
-# CPU inference of networks no wider than this runs on one thread: a chunk's
-# layers are small products, and a second thread competing with another
-# process made sample() 8x slower (171,000 vs 1,420,000 rows/s for the default
-# network with one core busy; 2 threads on an idle machine: about 1.7x faster)
+# CPU inference of networks no wider than this runs each chunk on one thread:
+# a chunk's layers are small products, and splitting them over two threads
+# made sample() 8x slower when another process held a core (171,000 vs
+# 1,420,000 rows/s for the default network). Instead, up to torch's thread
+# count of chunks run at once, one per thread: 1.10 million rows/s against
+# 0.80 million on one thread on an idle 2-core machine, and 0.75 million with
+# the other core busy (where splitting every product gave 0.48 million).
 _SERIAL_INFERENCE_WIDTH = 256
 
 
@@ -179,6 +183,15 @@ def _inference_threads(device, module):
     if device.type != "cpu":
         return None
     return 1 if _linear_layers(module)[1] <= _SERIAL_INFERENCE_WIDTH else None
+
+
+def _forward_into(module, inputs, out, starts, step, precision):
+    """CPU forward passes of the chunks at ``starts`` into ``out`` (one
+    thread's share: inference mode and autocast are per thread)."""
+    with inference_precision(precision, torch.device("cpu")):
+        for start in starts:
+            result = module(inputs[start : start + step]).float().numpy()
+            out[start : start + len(result)] = result
 
 
 def _training_threads(device, batch_size, sizes, n_features):
@@ -248,7 +261,8 @@ class GTNSampler(
         the validation MSE measures how well the network fits noisy labels,
         not how good its samples are, and it stopped training long before the
         samples were best (moons, 5,000 rows: two-sample accuracy 0.683 with
-        patience 20, 0.642 after 60 epochs; ``benchmarks/quality.py``).
+        patience 20, 0.621 after 60 epochs; mean over the seven toy sets of
+        ``benchmarks/quality.py`` 0.628 and 0.605).
         Ignored when ``validation_fraction=0``.
     validation_fraction : float or "auto", default="auto"
         Fraction of ``X`` held out, paired with its own normal draws (labeled
@@ -762,9 +776,28 @@ class GTNSampler(
         if not torch.is_tensor(inputs):
             inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
         module.eval()
+        n_threads = _inference_threads(device, module)
+        n_chunks = -(-inputs.shape[0] // step)
+        # small networks on the CPU: each chunk runs on one thread, and up to
+        # torch's thread count of chunks run at once
+        workers = min(torch.get_num_threads(), n_chunks) if n_threads == 1 else 1
+        if workers > 1:
+            # chunk w, w + workers, ... on thread w; the rows of each chunk
+            # and so the samples are the same as on one thread
+            spans = [
+                range(w * step, inputs.shape[0], workers * step) for w in range(workers)
+            ]
+            with _torch_threads(1), ThreadPoolExecutor(workers) as pool:
+                futures = [
+                    pool.submit(_forward_into, module, inputs, out, span, step, precision)
+                    for span in spans
+                ]
+                for future in futures:
+                    future.result()
+            return out
         with (
             inference_precision(precision, device),
-            _torch_threads(_inference_threads(device, module)),
+            _torch_threads(n_threads),
         ):
             start = 0
             while start < inputs.shape[0]:

@@ -6,6 +6,7 @@ import sys
 import warnings
 
 import joblib
+
 import numpy as np
 import pytest
 import torch
@@ -98,6 +99,43 @@ def test_chunked_inference_gives_the_same_results(fitted, data, monkeypatch):
     ]
     for a, b in zip(before, after, strict=True):
         assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_chunks_on_several_threads_equal_one_thread(fitted, data, monkeypatch, precision):
+    # small networks: chunks run concurrently, one per thread, each on one
+    # torch thread, so the results are bit-identical to a single thread
+    X, _ = data
+    gtn = clone(fitted).set_params(precision=precision)
+    gtn.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
+    monkeypatch.setattr(GTNSampler, "_chunk_rows", lambda self, module: 7)
+    shares = []
+    forward = sampler_module._forward_into
+
+    def recording(module, inputs, out, starts, step, precision):
+        shares.append(list(starts))
+        forward(module, inputs, out, starts, step, precision)
+
+    monkeypatch.setattr(sampler_module, "_forward_into", recording)
+
+    def run():
+        return [gtn.sample(60, random_state=0), gtn.transform(X[:40])]
+
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        serial = run()
+        assert not shares  # one thread: the plain loop
+        torch.set_num_threads(3)
+        pooled = run()
+        assert torch.get_num_threads() == 3  # restored after the pool
+    finally:
+        torch.set_num_threads(previous)
+    # 60 sampled rows: 9 chunks of 7 rows, three per thread; then 40 rows
+    assert sorted(map(tuple, shares[:3])) == [(0, 21, 42), (7, 28, 49), (14, 35, 56)]
+    assert sorted(sum(shares[3:], [])) == list(range(0, 40, 7))
+    for a, b in zip(serial, pooled, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_chunk_rows_fit_the_cache_on_cpu(fitted):
