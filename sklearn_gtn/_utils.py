@@ -14,6 +14,7 @@ __all__ = [
     "resolve_device",
     "as_float64_tensor",
     "check_positive_int",
+    "is_auto",
     "float32_matmul_highest",
     "torch_threads",
     "named_input_errors",
@@ -143,6 +144,17 @@ def float32_matmul_highest():
         yield
     finally:
         torch.set_float32_matmul_precision(previous)
+
+
+def is_auto(value, *, name: str, expected: str) -> bool:
+    """``True`` for ``"auto"``; any other string raises a ``ValueError`` that
+    says what ``name`` takes: ``expected`` (e.g. ``"a bool, an int"``) or
+    ``'auto'``."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{name} must be {expected} or 'auto', got {value!r}.")
+        return True
+    return False
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import check_positive_int
+from ._utils import check_positive_int, is_auto
 from .metrics import c2st_accuracy, energy_scorer
 from .sampler import GTNSampler
 
@@ -165,12 +165,8 @@ class GTNMixture(BaseEstimator):
     def _candidates(self, n_rows):
         """The numbers of clusters to fit (one, or several to choose from)."""
         value = self.n_components
-        if isinstance(value, str):
-            if value != "auto":
-                raise ValueError(
-                    "n_components must be a positive int, 'auto' or a list of "
-                    f"positive ints, got {value!r}."
-                )
+        expected = "a positive int, a list of positive ints"
+        if is_auto(value, name="n_components", expected=expected):
             return [min(_AUTO_MAX_PIECES, max(1, n_rows // _AUTO_ROWS_PER_PIECE))]
         if isinstance(value, (list, tuple, np.ndarray)):
             if len(value) == 0:

@@ -35,7 +35,12 @@ from . import _accelerate
 from ._fitting import raise_if_interrupted, restore_on_failure
 from ._modules import MLP, n_batch_norm_layers
 from ._precision import check_precision, inference_precision
-from ._utils import check_positive_int, named_input_errors, resolve_device
+from ._utils import (
+    check_positive_int,
+    is_auto,
+    named_input_errors,
+    resolve_device,
+)
 from ._utils import torch_threads as _torch_threads
 from ._version import __version__
 from ._versioning import GTNVersionWarning, SaveMixin, warn_if_other_version
@@ -493,18 +498,9 @@ class GTNSampler(
             )
         auto = _AUTO_TRAINING[self.labeling]
         batch_norm, patience = self.batch_norm, self.patience
-        if isinstance(batch_norm, str):
-            if batch_norm != "auto":
-                raise ValueError(
-                    f"batch_norm must be a bool, an int or 'auto', got {batch_norm!r}."
-                )
+        if is_auto(batch_norm, name="batch_norm", expected="a bool, an int"):
             batch_norm = auto["batch_norm"]
-        if isinstance(patience, str):
-            if patience != "auto":
-                raise ValueError(
-                    "patience must be a positive int, None or 'auto', got "
-                    f"{patience!r}."
-                )
+        if is_auto(patience, name="patience", expected="a positive int, None"):
             patience = auto["patience"]
         if patience is not None:
             check_positive_int(patience, name="patience")
@@ -531,12 +527,7 @@ class GTNSampler(
     def _check_validation_fraction(self, patience):
         """The fraction of rows held out; ``"auto"`` follows ``patience``."""
         value = self.validation_fraction
-        if isinstance(value, str):
-            if value != "auto":
-                raise ValueError(
-                    "validation_fraction must be a float in [0, 1) or 'auto', "
-                    f"got {value!r}."
-                )
+        if is_auto(value, name="validation_fraction", expected="a float in [0, 1)"):
             return _AUTO_VALIDATION_FRACTION if patience is not None else 0.0
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(
@@ -789,7 +780,9 @@ class GTNSampler(
             ]
             with _torch_threads(1), ThreadPoolExecutor(workers) as pool:
                 futures = [
-                    pool.submit(_forward_into, module, inputs, out, span, step, precision)
+                    pool.submit(
+                        _forward_into, module, inputs, out, span, step, precision
+                    )
                     for span in spans
                 ]
                 for future in futures:

@@ -144,7 +144,12 @@ def test_a_list_of_candidates_and_an_int():
         ({"n_components": 0}, None, ValueError, "n_components must be >= 1"),
         ({"n_components": 2.5}, None, TypeError, "n_components must be an integer"),
         ({"n_components": 10_000}, None, ValueError, "more than the number of rows"),
-        ({"n_components": "many"}, None, ValueError, "positive int, 'auto' or a list"),
+        (
+            {"n_components": "many"},
+            None,
+            ValueError,
+            "list of positive ints or 'auto', got 'many'",
+        ),
         ({"n_components": []}, None, ValueError, "must not be an empty list"),
         ({"n_components": [2, 0]}, None, ValueError, "n_components must be >= 1"),
         ({}, np.zeros(3), ValueError, "y has 3 labels but X has 400 rows"),

@@ -6,7 +6,6 @@ import sys
 import warnings
 
 import joblib
-
 import numpy as np
 import pytest
 import torch
@@ -102,7 +101,9 @@ def test_chunked_inference_gives_the_same_results(fitted, data, monkeypatch):
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_chunks_on_several_threads_equal_one_thread(fitted, data, monkeypatch, precision):
+def test_chunks_on_several_threads_equal_one_thread(
+    fitted, data, monkeypatch, precision
+):
     # small networks: chunks run concurrently, one per thread, each on one
     # torch thread, so the results are bit-identical to a single thread
     X, _ = data
@@ -313,7 +314,11 @@ def test_fit_rejects_bad_X_before_labeling(X, error, match, monkeypatch):
         ({"batch_norm": "yes"}, ValueError, "batch_norm must be a bool, an int or"),
         ({"patience": "auto-ish"}, ValueError, "patience must be a positive int, None"),
         ({"validation_fraction": "half"}, ValueError, "validation_fraction must be a"),
-        ({"validation_fraction": True}, TypeError, "validation_fraction must be a real"),
+        (
+            {"validation_fraction": True},
+            TypeError,
+            "validation_fraction must be a real",
+        ),
         ({"patience": 0}, ValueError, "patience must be >= 1"),
         ({"labeling": "hungarian"}, ValueError, "labeling must be one of"),
         ({"standardize": "yes"}, TypeError, "standardize must be a bool"),
