@@ -32,6 +32,7 @@ def test_the_gallery_has_the_paper_figures_and_workflows():
         "plot_interpolation.py",
         "plot_grid_search_latent_dim.py",
         "plot_tabular_synthetic.py",
+        "plot_disconnected.py",
     } <= set(SCRIPTS)
 
 
