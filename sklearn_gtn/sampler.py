@@ -10,6 +10,7 @@ directly (one batched forward pass per chunk, in inference mode).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 import time
@@ -60,8 +61,24 @@ _AUTO_TRAINING = {
     "algorithm1": {"batch_norm": True, "patience": 3},
     "assignment": {"batch_norm": False, "patience": None},
 }
-# devices on which torch's Adam has a fused implementation
+# device types on which torch's Adam may have a fused implementation (CUDA
+# since torch 2.0, the CPU since 2.4): checked once by building one
 _FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
+
+@functools.cache
+def _fused_adam(device_type):
+    """Whether this torch has a fused Adam for ``device_type``."""
+    if device_type not in _FUSED_ADAM_DEVICES:
+        return False
+    try:
+        param = torch.zeros(1, device=device_type, requires_grad=True)
+        torch.optim.Adam([param], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
 # validation_fraction="auto": the rows held out when early stopping needs them
 _AUTO_VALIDATION_FRACTION = 0.1
 # Rows per forward pass in sample/transform/inverse_transform. On the CPU a
@@ -701,7 +718,7 @@ class GTNSampler(
             )
         if not verbose:
             kwargs["callbacks__print_log"] = None
-        if torch.device(device).type in _FUSED_ADAM_DEVICES:
+        if _fused_adam(torch.device(device).type):
             # one kernel per step instead of one per parameter tensor: the
             # 6 x 50 network trains about 1.3x faster on a CPU core
             kwargs["optimizer__fused"] = True

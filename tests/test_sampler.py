@@ -685,3 +685,29 @@ def test_validation_without_early_stopping_keeps_the_last_epoch(data):
     batches = gtn.net_.history[-1, "batches"]
     assert sum(b.get("train_batch_size", 0) for b in batches) == 150
     assert sum(b.get("valid_batch_size", 0) for b in batches) == 50
+
+
+def test_adam_is_fused_where_torch_has_it(data, monkeypatch):
+    X, _ = data
+    params = dict(hidden_layer_sizes=(8,), max_epochs=1, device="cpu", random_state=0)
+    gtn = GTNSampler(**params).fit(X[:100])
+    fused = sampler_module._fused_adam("cpu")
+    for net in (gtn.net_, gtn.inverse_net_):
+        assert bool(net.optimizer_.defaults["fused"]) is fused
+    # a torch without it (CPU before 2.4): the plain Adam, same API
+    sampler_module._fused_adam.cache_clear()
+    real_adam = torch.optim.Adam
+
+    def adam_without_fused(params, **kwargs):
+        if kwargs.get("fused"):
+            raise RuntimeError("fused=True requires CUDA tensors")
+        return real_adam(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", adam_without_fused)
+    try:
+        assert sampler_module._fused_adam("cpu") is False
+    finally:
+        sampler_module._fused_adam.cache_clear()
+    monkeypatch.setattr(sampler_module, "_fused_adam", lambda device_type: False)
+    plain = GTNSampler(**params).fit(X[:100])
+    assert not plain.net_.optimizer_.defaults["fused"]
