@@ -59,7 +59,7 @@ from ._version import __version__
 from ._versioning import warn_if_other_version
 from .autoencoder import ConvAutoencoder
 from .pipeline import GenerativePipeline
-from .sampler import GTNSampler, _TensorBatches
+from .sampler import GTNSampler, _fused_adam, _TensorBatches
 
 __all__ = ["save", "load", "SUPPORTED_ESTIMATORS", "FORMAT_VERSION"]
 
@@ -587,6 +587,12 @@ class _Decoder:
         if not isinstance(params["device"], str):
             raise ValueError("malformed skorch net parameters.")
         params["device"] = str(self.target(params["device"]))
+        if params.get("optimizer__fused") and not _fused_adam(
+            torch.device(params["device"]).type
+        ):
+            # trained with a fused Adam that this torch lacks on this device
+            # (the CPU before torch 2.4): the plain one serves a further fit
+            del params["optimizer__fused"]
         net = _construct(
             _NETS[v["__net__"]], {**params, "train_split": None}, v["__net__"]
         )

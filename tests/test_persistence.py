@@ -115,6 +115,24 @@ def test_gtn_sampler_round_trip_is_identical(fitted_gtn, tmp_path):
     assert again.n_epochs_ == 1
 
 
+def test_fused_adam_is_dropped_where_torch_lacks_it(fitted_gtn, tmp_path, monkeypatch):
+    # a model trained with a fused Adam loads where this torch has none on
+    # the target device (the CPU before torch 2.4); samples are unchanged
+    gtn, X = fitted_gtn
+    if not gtn.net_.get_params().get("optimizer__fused"):
+        pytest.skip("this torch has no fused Adam on the CPU")
+    path = tmp_path / "gtn.gtn"
+    gtn.save(path)
+    monkeypatch.setattr(persistence, "_fused_adam", lambda device_type: False)
+    again = load(path)
+    for net in (again.net_, again.inverse_net_):
+        assert "optimizer__fused" not in net.get_params()
+    assert_array_equal(again.sample(20, random_state=1), gtn.sample(20, random_state=1))
+    monkeypatch.setattr(persistence, "_fused_adam", lambda device_type: True)
+    kept = load(path)
+    assert kept.net_.get_params()["optimizer__fused"] is True
+
+
 def test_conv_autoencoder_round_trip_is_identical(fitted_ae, tmp_path):
     ae, X = fitted_ae
     save(ae, tmp_path / "ae.gtn")
