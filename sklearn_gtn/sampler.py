@@ -300,8 +300,8 @@ class GTNSampler(
         direction and radial order; it runs on the CPU. ``"algorithm1"`` is
         the paper's rule (:func:`sklearn_gtn.label_pairs`: direction first,
         norm only to break ties; fast on a GPU, but its samples form rings
-        and blobs: mean C2ST 0.840 over the 7 toy sets of
-        ``benchmarks/quality.py`` against 0.628). With the other parameters
+        and blobs: mean C2ST 0.824 over the 7 toy sets of
+        ``benchmarks/quality.py`` against 0.605). With the other parameters
         left at their defaults, ``GTNSampler(labeling="algorithm1")`` is the
         paper's configuration (``batch_norm`` and ``patience`` follow it).
     standardize : bool, default=True
