@@ -29,8 +29,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sklearn_gtn import GTNMixture, GTNSampler, label_pairs
 from sklearn_gtn._modules import MLP
+from sklearn_gtn._runtime import _training_threads
+from sklearn_gtn._utils import torch_threads as _torch_threads
 from sklearn_gtn.datasets import make_uniform_square
-from sklearn_gtn.sampler import _torch_threads, _training_threads
 
 
 def _timed(fn, *args, **kwargs):

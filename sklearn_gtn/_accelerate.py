@@ -32,6 +32,7 @@ import torch
 from sklearn.utils import check_random_state
 from skorch.callbacks import Callback
 
+from ._batching import _TensorBatches
 from ._utils import resolve_device
 
 __all__ = [
@@ -216,8 +217,6 @@ class _DataParallelMixin:
         # AccelerateMixin prepares (shards) DataLoaders; it returns other
         # iterables unchanged
         iterator = super().get_iterator(dataset, training=training)
-        from .sampler import _TensorBatches
-
         if isinstance(iterator, _TensorBatches):
             iterator = ShardedBatches(iterator, self.accelerator, training=training)
         return iterator

@@ -53,13 +53,15 @@ from skorch import NeuralNet, NeuralNetRegressor
 from skorch.dataset import Dataset
 from skorch.history import History
 
+from ._batching import _TensorBatches
 from ._modules import MLP, ConvAutoencoderModule
+from ._runtime import _fused_adam
 from ._utils import resolve_device
 from ._version import __version__
 from ._versioning import warn_if_other_version
 from .autoencoder import ConvAutoencoder
 from .pipeline import GenerativePipeline
-from .sampler import GTNSampler, _fused_adam, _TensorBatches
+from .sampler import GTNSampler
 
 __all__ = ["save", "load", "SUPPORTED_ESTIMATORS", "FORMAT_VERSION"]
 

@@ -14,7 +14,7 @@ from skorch import NeuralNetRegressor
 
 from sklearn_gtn import ConvAutoencoder, GTNSampler, load, save
 from sklearn_gtn._accelerate import ShardedBatches
-from sklearn_gtn.sampler import _TensorBatches
+from sklearn_gtn._batching import _TensorBatches
 
 accelerate = pytest.importorskip("accelerate")
 
