@@ -9,7 +9,6 @@ range and layout, so it can sit before a sampler in a Pipeline.
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -22,26 +21,19 @@ from sklearn.base import (
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
 
-from . import _accelerate
-from ._fitting import raise_if_interrupted, restore_on_failure
+from ._base import TorchEstimator, check_float32_range
+from ._fitting import restore_on_failure
 from ._modules import ConvAutoencoderModule
-from ._precision import check_precision, inference_precision
-from ._utils import check_positive_int, named_input_errors, resolve_device
-from ._version import __version__
-from ._versioning import SaveMixin, warn_if_other_version
+from ._registry import register
+from ._utils import check_positive_int, named_input_errors
 
 __all__ = ["ConvAutoencoder"]
 
-# Rows per forward pass in transform / inverse_transform (bounds peak memory).
-_INFERENCE_BATCH = 4096
 
-
+@register("sklearn_gtn.ConvAutoencoder")
 class ConvAutoencoder(
-    SaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    TorchEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Convolutional autoencoder of the GTN paper (Appendix F) as a transformer.
 
@@ -89,8 +81,8 @@ class ConvAutoencoder(
         order (torch seeds are set inside ``torch.random.fork_rng``, so the
         caller's global torch RNG is untouched). An int gives reproducible fits
         on the same device.
-    verbose : int, default=0
-        0 is silent; 1 prints skorch's table of epochs.
+    verbose : int or bool, default=0
+        0 is silent; 1 (or ``True``) prints skorch's table of epochs.
     precision : {"float32", "bfloat16"}, default="float32"
         Numeric precision of ``transform`` and ``inverse_transform`` (training
         is always float32). ``"bfloat16"`` runs the convolutions and linear
@@ -126,8 +118,9 @@ class ConvAutoencoder(
         Shape ``(C, H, W)`` of one image as the network sees it.
     data_min_, data_max_ : float
         Pixel range of the training data, mapped to ``[-1, 1]``.
-    device_ : torch.device
-        Device of ``module_``.
+    device_ : str
+        Device of ``module_`` (``"cpu"`` after unpickling a model that was
+        fitted on a GPU).
     n_features_in_ : int
         Number of values per image, ``C * H * W``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -189,18 +182,21 @@ class ConvAutoencoder(
         self.accelerator = accelerator
 
     # ------------------------------------------------------------------ checks
+    # Rows per forward pass on the CPU, whatever the thread count (a fixed
+    # chunking: the same call gives the same bits on the same machine)
+    _CPU_CHUNK_ROWS = 4096
+
+    # ------------------------------------------------------------------ checks
     def _check_params(self):
+        """Validate the constructor arguments; return the training device."""
+        device = self._check_torch_params()
         check_positive_int(self.latent_dim, name="latent_dim")
-        check_positive_int(self.batch_size, name="batch_size")
-        check_positive_int(self.max_epochs, name="max_epochs")
         check_positive_int(self.patience, name="patience")
-        for name, low_open in (("lr", True), ("weight_decay", False)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number, got {value!r}.")
-            if not np.isfinite(value) or value < 0 or (low_open and value == 0):
-                bound = "> 0" if low_open else ">= 0"
-                raise ValueError(f"{name} must be finite and {bound}, got {value!r}.")
+        value = self.weight_decay
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"weight_decay must be a real number, got {value!r}.")
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"weight_decay must be finite and >= 0, got {value!r}.")
         vf = self.validation_fraction
         if vf is not None:
             if isinstance(vf, bool) or not isinstance(vf, numbers.Real):
@@ -211,15 +207,9 @@ class ConvAutoencoder(
                 raise ValueError(
                     f"validation_fraction must be in (0, 1) or None, got {vf!r}."
                 )
-        if not isinstance(self.verbose, numbers.Integral):
-            raise TypeError(f"verbose must be an int, got {self.verbose!r}.")
         if self.image_shape is not None:
             _normalize_image_shape(self.image_shape)
-        check_precision(self.precision)
-        accelerator = _accelerate.check_accelerator(self.accelerator)
-        if accelerator is not None:
-            return _accelerate.accelerated_device(accelerator, self.device)
-        return resolve_device(self.device)
+        return device
 
     def _flatten(self, X, *, reset):
         """Turn (n, C, H, W) / (n, H, W) / (n, F) input into validated (n, F)."""
@@ -272,7 +262,52 @@ class ConvAutoencoder(
         """
         device = self._check_params()
         X, ndim, image = self._flatten(X, reset=True)
-        n_samples, n_features = X.shape
+        self._set_shapes(X.shape[1], ndim, image)
+        n_valid = self._n_valid(X.shape[0])
+        rng = self._random_state()
+        order = rng.permutation(X.shape[0])
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.data_min_ = float(X.min())
+        self.data_max_ = float(X.max())
+        if not np.isfinite(self.data_max_ - self.data_min_):
+            raise ValueError(
+                "X holds values too far apart to scale to [-1, 1] (the range "
+                f"{self.data_min_:.3g} .. {self.data_max_:.3g} overflows); rescale X."
+            )
+        images = torch.from_numpy(self._scale(X).reshape(-1, *self.image_shape_))
+        X_train = images[torch.from_numpy(order[n_valid:])]
+        valid = None
+        if n_valid:
+            X_valid = images[torch.from_numpy(order[:n_valid])]
+            valid = (X_valid, X_valid)
+        C, H, W = self.image_shape_
+        # multiply-adds of the widest convolution for one minibatch
+        work = self.batch_size * 64 * max(C, 2) * 16 * max(1, H * W // 4)
+        with self._training_run(seed, device, work):
+            net = self._fit_net(
+                NeuralNet,
+                X_train,
+                X_train,
+                device=device,
+                valid=valid,
+                patience=self.patience if n_valid else None,
+                module=ConvAutoencoderModule,
+                module__in_channels=C,
+                module__height=H,
+                module__width=W,
+                module__latent_dim=self.latent_dim,
+                optimizer__weight_decay=self.weight_decay,
+            )
+        self.module_ = net.module_
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        self.best_epoch_ = self._best_epoch(net)
+        self.device_ = str(device)
+        self._n_features_out = int(self.latent_dim)
+        return self
+
+    def _set_shapes(self, n_features, ndim, image):
+        """``image_shape_`` (what the network sees) and the output layout."""
         if ndim in (3, 4):
             if self.image_shape is not None:
                 given = _normalize_image_shape(self.image_shape)
@@ -283,106 +318,40 @@ class ConvAutoencoder(
                     )
             self.image_shape_ = image
             self._output_shape = tuple(image) if ndim == 4 else tuple(image[1:])
+            return
+        if self.image_shape is None:
+            self.image_shape_ = (1, 1, n_features)
         else:
-            if self.image_shape is None:
-                self.image_shape_ = (1, 1, n_features)
-            else:
-                self.image_shape_ = _normalize_image_shape(self.image_shape)
-                if int(np.prod(self.image_shape_)) != n_features:
-                    raise ValueError(
-                        f"image_shape={self.image_shape!r} has "
-                        f"{int(np.prod(self.image_shape_))} values but X has "
-                        f"{n_features} features."
-                    )
-            self._output_shape = (n_features,)
-
-        rng = _accelerate.synced_random_state(self.accelerator, self.random_state)
-        if self.validation_fraction is None:
-            n_valid = 0
-        else:
-            n_valid = max(1, int(round(self.validation_fraction * n_samples)))
-            if n_samples - n_valid < 1:
+            self.image_shape_ = _normalize_image_shape(self.image_shape)
+            if int(np.prod(self.image_shape_)) != n_features:
                 raise ValueError(
-                    f"{type(self).__name__} needs at least 2 samples to hold out "
-                    f"a validation split, got n_samples={n_samples}; pass more "
-                    "images or validation_fraction=None."
+                    f"image_shape={self.image_shape!r} has "
+                    f"{int(np.prod(self.image_shape_))} values but X has "
+                    f"{n_features} features."
                 )
-        order = rng.permutation(n_samples)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._output_shape = (n_features,)
 
-        self.data_min_ = float(X.min())
-        self.data_max_ = float(X.max())
-        images = self._scale(X).reshape(n_samples, *self.image_shape_)
-        images = torch.from_numpy(images)
-        valid_idx = torch.from_numpy(order[:n_valid])
-        train_idx = torch.from_numpy(order[n_valid:])
-        X_train = images[train_idx]
-
-        C, H, W = self.image_shape_
-        callbacks = []
-        train_split = None
-        if n_valid:
-            X_valid = images[valid_idx]
-            train_split = predefined_split(Dataset(X_valid, X_valid))
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss", patience=self.patience, load_best=True
-                    ),
-                )
+    def _n_valid(self, n_samples):
+        """Images held out for early stopping."""
+        if self.validation_fraction is None:
+            return 0
+        n_valid = max(1, int(round(self.validation_fraction * n_samples)))
+        if n_samples - n_valid < 1:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to hold out "
+                f"a validation split, got n_samples={n_samples}; pass more "
+                "images or validation_fraction=None."
             )
-        kwargs = {"device": str(device)}
-        # with several processes, only the main one prints
-        main = _accelerate.is_main_process(self.accelerator)
-        verbose = int(self.verbose) if main else 0
-        net_class = NeuralNet
-        if self.accelerator is not None:
-            net_class = _accelerate.accelerated_net_class(NeuralNet)
-            _accelerate.net_kwargs(self.accelerator, kwargs, callbacks)
-        fork_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
-            torch.manual_seed(seed)
-            net = net_class(
-                module=ConvAutoencoderModule,
-                module__in_channels=C,
-                module__height=H,
-                module__width=W,
-                module__latent_dim=self.latent_dim,
-                criterion=torch.nn.MSELoss,
-                optimizer=torch.optim.Adam,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                train_split=train_split,
-                callbacks=callbacks,
-                iterator_train__shuffle=True,
-                verbose=verbose,
-                **kwargs,
-            )
-            net.fit(X_train, X_train)
-            raise_if_interrupted(net)  # skorch swallows Ctrl-C
-            if self.accelerator is not None:
-                net = _accelerate.detach_accelerator(net, NeuralNet)
-
-        self.module_ = net.module_.eval()
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
-        if n_valid:
-            es = dict(net.callbacks_)["early_stopping"]
-            self.best_epoch_ = int(es.best_epoch_)
-        else:
-            self.best_epoch_ = self.n_epochs_
-        self.device_ = device
-        self._n_features_out = int(self.latent_dim)
-        return self
+        return n_valid
 
     # --------------------------------------------------------------- scaling
-    def _scale(self, X):
+    def _scale(self, X, checked=True):
+        """Pixels to ``[-1, 1]`` (float32; float64 when not ``checked``)."""
         span = self.data_max_ - self.data_min_
         factor = 2.0 / span if span > 0 else 1.0
-        return ((X - self.data_min_) * factor - 1.0).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (X - self.data_min_) * factor - 1.0
+        return scaled.astype(np.float32) if checked else scaled
 
     def _unscale(self, images, dtype):
         """``[-1, 1]`` float32 images to data units, in place, then ``dtype``."""
@@ -393,16 +362,10 @@ class ConvAutoencoder(
         # C order: the decoder's output is channels-last strided (and cropped).
         return images.astype(dtype, order="C", copy=False)
 
-    def _run(self, fn, inputs):
-        """Apply ``fn`` to a float32 array in batches; float32 ndarray out."""
-        precision = check_precision(self.precision)
-        outputs = []
-        with inference_precision(precision, self.device_):
-            for start in range(0, len(inputs), _INFERENCE_BATCH):
-                batch = torch.from_numpy(inputs[start : start + _INFERENCE_BATCH])
-                out = fn(batch.to(self.device_))
-                outputs.append(out.to(torch.float32).cpu().numpy())
-        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
+    def _row_bytes(self):
+        """float32 activation bytes per image of a forward pass (GPU chunks)."""
+        C, H, W = self.image_shape_
+        return 4 * (2 * C * H * W + 2 * 64 * H * W // 4 + 2 * 128 * H * W // 16)
 
     # ------------------------------------------------------------- transform
     def transform(self, X):
@@ -422,8 +385,15 @@ class ConvAutoencoder(
         """
         check_is_fitted(self)
         X, _, _ = self._flatten(X, reset=False)
-        images = self._scale(X).reshape(len(X), *self.image_shape_)
-        Z = self._run(self.module_.encoder, images)
+        images = check_float32_range(self._scale(X, checked=False), name="X")
+        images = images.astype(np.float32).reshape(len(X), *self.image_shape_)
+        Z = self._run(
+            self.module_.encoder,
+            images,
+            module=self.module_,
+            dtype=np.float32,
+            row_bytes=self._row_bytes(),
+        )
         return Z.astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
@@ -451,7 +421,14 @@ class ConvAutoencoder(
                 f"inverse_transform is expecting {self._n_features_out} "
                 "features (latent_dim) as input."
             )
-        images = self._run(self.module_.decoder, Z.astype(np.float32))
+        check_float32_range(Z, name="X")
+        images = self._run(
+            self.module_.decoder,
+            Z.astype(np.float32),
+            module=self.module_,
+            dtype=np.float32,
+            row_bytes=self._row_bytes(),
+        )
         images = self._unscale(images, Z.dtype)
         return images.reshape(len(Z), *self._output_shape)
 
@@ -460,29 +437,6 @@ class ConvAutoencoder(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        module = state.get("module_")
-        if module is not None and self.device_.type != "cpu":
-            # Never pickle CUDA tensors: a CPU-only machine could not load them.
-            state["module_"] = copy.deepcopy(module).to("cpu")
-        # a handle on this run's processes, not part of the model
-        state["accelerator"] = None
-        state["_sklearn_gtn_version"] = __version__
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        version = state.pop("_sklearn_gtn_version", None)
-        warn_if_other_version(version, what="ConvAutoencoder")
-        super().__setstate__(state)
-        if getattr(self, "module_", None) is None:
-            return
-        if self.device_.type == "cuda" and torch.cuda.is_available():
-            self.module_.to(self.device_)
-        else:
-            self.device_ = torch.device("cpu")
 
 
 def _normalize_image_shape(shape):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -25,38 +24,15 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
-from skorch.utils import noop
 
 from . import _accelerate
-from ._batching import _TensorBatches
-from ._fitting import raise_if_interrupted, restore_on_failure
+from ._base import TorchEstimator, check_float32_range
+from ._fitting import restore_on_failure
 from ._modules import MLP, n_batch_norm_layers
-from ._precision import check_precision, inference_precision
-from ._runtime import (
-    _CHUNK_BYTES_CPU,
-    _CHUNK_ROWS_CUDA,
-    _cuda_chunk_rows,
-    _forward_into,
-    _fused_adam,
-    _inference_threads,
-    _is_cuda_net,
-    _linear_layers,
-    _net_to_cpu,
-    _training_data_device,
-    _training_threads,
-)
-from ._utils import (
-    check_positive_int,
-    is_auto,
-    named_input_errors,
-    resolve_device,
-)
-from ._utils import torch_threads as _torch_threads
-from ._version import __version__
-from ._versioning import GTNVersionWarning, SaveMixin, warn_if_other_version
+from ._registry import register
+from ._runtime import _training_data_device, check_output_size
+from ._utils import check_positive_int, is_auto, named_input_errors
+from ._versioning import GTNVersionWarning
 from .assignment import assignment_pairs
 from .labeling import label_pairs
 from .metrics import energy_scorer
@@ -75,10 +51,14 @@ _AUTO_TRAINING = {
 }
 # validation_fraction="auto": the rows held out when early stopping needs them
 _AUTO_VALIDATION_FRACTION = 0.1
+# interpolate: at most this many points per path (a path is drawn or walked,
+# not sampled from; the bound keeps n_steps=10**9 from allocating gigabytes)
+_MAX_STEPS = 1_000_000
 
 
+@register("sklearn_gtn.GTNSampler")
 class GTNSampler(
-    SaveMixin,
+    TorchEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     BaseEstimator,
@@ -340,22 +320,18 @@ class GTNSampler(
                     "hidden_layer_sizes must hold positive integers, got "
                     f"{self.hidden_layer_sizes!r}."
                 )
-        for name in ("negative_slope", "lr"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number, got {value!r}.")
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value!r}.")
+        value = self.negative_slope
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"negative_slope must be a real number, got {value!r}.")
+        if not math.isfinite(value):
+            raise ValueError(f"negative_slope must be finite, got {value!r}.")
         if self.negative_slope <= 0:
             raise ValueError(
                 "negative_slope must be > 0 (otherwise the activation is not "
                 "invertible and h cannot be a homeomorphism), got "
                 f"{self.negative_slope!r}."
             )
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}.")
-        check_positive_int(self.batch_size, name="batch_size")
-        check_positive_int(self.max_epochs, name="max_epochs")
+        device = self._check_torch_params()
         if self.labeling not in _LABELINGS:
             raise ValueError(
                 f"labeling must be one of {_LABELINGS}, got {self.labeling!r}."
@@ -369,23 +345,15 @@ class GTNSampler(
         if patience is not None:
             check_positive_int(patience, name="patience")
         validation_fraction = self._check_validation_fraction(patience)
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_positive_int(self.verbose, name="verbose", minimum=0)
         for name in ("standardize", "fit_inverse"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
         n_batch_norm_layers(batch_norm, len(sizes))
-        check_precision(self.precision)
         if batch_norm and self.batch_size < 2:
             raise ValueError(
                 "batch_size must be >= 2 with batch_norm=True (BatchNorm1d cannot "
                 f"train on single rows), got batch_size={self.batch_size}."
             )
-        accelerator = _accelerate.check_accelerator(self.accelerator)
-        if accelerator is not None:
-            device = _accelerate.accelerated_device(accelerator, self.device)
-        else:
-            device = resolve_device(self.device)
         return sizes, device, batch_norm, patience, validation_fraction
 
     def _check_validation_fraction(self, patience):
@@ -448,12 +416,39 @@ class GTNSampler(
         ) = self._check_params()
         with named_input_errors("X"):
             X = validate_data(self, X, reset=True, dtype=np.float64)
-        n_samples, n_features = X.shape
-        n_train, n_val = self._split_sizes(n_samples)
+        n_train, n_val = self._split_sizes(X.shape[0])
+        Z = self._standardize(X)
+        rng = self._random_state()
+        pairs = self._pair(Z, n_train, n_val, device, rng)
+        torch_seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.device_ = str(device)
+        tic = time.perf_counter()
+        work = self.batch_size * max((*sizes, X.shape[1])) ** 2
+        with self._training_run(torch_seed, device, work):
+            self.net_ = self._train(*pairs, sizes, device, "forward network")
+            self.inverse_net_ = None
+            if self.fit_inverse:
+                Y_train, X_train, Y_val, X_val = pairs
+                self.inverse_net_ = self._train(
+                    X_train, Y_train, X_val, Y_val, sizes, device, "inverse network"
+                )
+        self.training_time_ = time.perf_counter() - tic
+        self._record(n_val)
+        return self
 
+    def _standardize(self, X):
+        """Set ``mean_`` and ``scale_``; ``X`` in standardised units."""
+        n_features = X.shape[1]
         if self.standardize:
-            self.mean_ = X.mean(axis=0)
-            scale = X.std(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.mean_ = X.mean(axis=0)
+                scale = X.std(axis=0)
+            if not (np.all(np.isfinite(self.mean_)) and np.all(np.isfinite(scale))):
+                raise ValueError(
+                    "X holds values too large to standardise (the standard "
+                    "deviation overflows float64; largest magnitude "
+                    f"{np.max(np.abs(X)):.3g}); rescale X."
+                )
             scale[scale < 10 * np.finfo(np.float64).eps * np.abs(self.mean_)] = 1.0
             scale[scale == 0.0] = 1.0
             self.scale_ = scale
@@ -461,14 +456,17 @@ class GTNSampler(
             self.mean_ = np.zeros(n_features)
             self.scale_ = np.ones(n_features)
         Z = (X - self.mean_) / self.scale_
+        return check_float32_range(Z, name="X")
 
-        rng = _accelerate.synced_random_state(self.accelerator, self.random_state)
+    def _pair(self, Z, n_train, n_val, device, rng):
+        """Label normal draws with rows of ``Z``: training and validation
+        ``(Y_train, X_train, Y_val, X_val)`` tensors (``None`` without
+        validation rows), on the device training reads them from."""
+        n_samples, n_features = Z.shape
         perm = rng.permutation(n_samples)
         Z_train, Z_val = Z[perm[n_val:]], Z[perm[:n_val]]
         Y_train = rng.standard_normal((n_train, n_features))
         Y_val = rng.standard_normal((n_val, n_features))
-        torch_seed = int(rng.randint(np.iinfo(np.int32).max))
-
         verbose = self.verbose > 0
         tic = time.perf_counter()
         X_train = Z_train[self._label(Z_train, Y_train, device, verbose, rng)]
@@ -482,55 +480,25 @@ class GTNSampler(
         data_device = _training_data_device(device, 4 * 2 * n_samples * n_features)
 
         def as_tensor(A):
-            return (
-                None
-                if A is None
-                else torch.as_tensor(A, dtype=torch.float32).to(data_device)
-            )
+            if A is None:
+                return None
+            return torch.as_tensor(A, dtype=torch.float32).to(data_device)
 
-        Y_train, X_train = as_tensor(Y_train), as_tensor(X_train)
-        Y_val, X_val = as_tensor(Y_val), as_tensor(X_val)
+        pairs = [as_tensor(A) for A in (Y_train, X_train, Y_val, X_val)]
         # with several processes all train on the main process's pairs
-        Y_train, X_train, Y_val, X_val = _accelerate.share_from_main(
-            self.accelerator, Y_train, X_train, Y_val, X_val
-        )
-        self.device_ = str(device)
-        tic = time.perf_counter()
-        # torch.manual_seed also seeds every CUDA device: fork all of them
-        cuda_devices = (
-            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-        )
-        n_threads = _training_threads(device, self.batch_size, sizes, n_features)
-        with (
-            torch.random.fork_rng(devices=cuda_devices, device_type="cuda"),
-            _torch_threads(n_threads),
-        ):
-            torch.manual_seed(torch_seed)
-            self.net_ = self._train(Y_train, X_train, Y_val, X_val, sizes, device)
-            self.inverse_net_ = None
-            if self.fit_inverse:
-                self.inverse_net_ = self._train(
-                    X_train, Y_train, X_val, Y_val, sizes, device
-                )
-        self.training_time_ = time.perf_counter() - tic
+        return _accelerate.share_from_main(self.accelerator, *pairs)
 
+    def _record(self, n_val):
+        """The fitted attributes read from the forward net's history."""
         history = self.net_.history
         self.n_epochs_ = len(history)
-        if n_val and self.patience_ is not None:
-            # the epoch EarlyStopping restored (it ignores improvements below
-            # its relative threshold of 1e-4, so not always the argmin)
-            stopper = dict(self.net_.callbacks_)["early_stopping"]
-            self.best_epoch_ = int(stopper.best_epoch_)
+        self.best_epoch_ = self._best_epoch(self.net_)
+        if n_val:
             epochs = list(history[:, "epoch"])
             losses = history[:, "valid_loss"]
             self.best_validation_loss_ = float(losses[epochs.index(self.best_epoch_)])
-        elif n_val:  # validation only monitored: the last epoch is kept
-            self.best_epoch_ = self.n_epochs_
-            self.best_validation_loss_ = float(history[-1, "valid_loss"])
         else:
-            self.best_epoch_ = self.n_epochs_
             self.best_validation_loss_ = None
-        return self
 
     def _label(self, Z, Y, device, verbose, rng):
         """Pair the draws ``Y`` with rows of ``Z`` by the chosen labeling."""
@@ -541,138 +509,28 @@ class GTNSampler(
             return assignment_pairs(Z, Y, random_state=rng)
         return label_pairs(Z, Y, device=device, verbose=verbose)
 
-    def _train(self, inputs, targets, valid_inputs, valid_targets, sizes, device):
+    def _train(
+        self, inputs, targets, valid_inputs, valid_targets, sizes, device, title
+    ):
         """Build and fit one skorch net ``inputs -> targets``."""
-        n_in, n_out = inputs.shape[1], targets.shape[1]
-        verbose = self.verbose > 0 and _accelerate.is_main_process(self.accelerator)
-        kwargs = {}
-        callbacks = []
-        kwargs["train_split"] = None
-        if valid_inputs is not None:
-            valid = Dataset(valid_inputs, valid_targets)
-            kwargs["train_split"] = predefined_split(valid)
-        if valid_inputs is not None and self.patience_ is not None:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.patience_,
-                        load_best=True,
-                        sink=print if verbose else noop,
-                    ),
-                )
-            )
-        if not verbose:
-            kwargs["callbacks__print_log"] = None
-        if _fused_adam(torch.device(device).type):
-            # one kernel per step instead of one per parameter tensor: the
-            # 6 x 50 network trains about 1.3x faster on a CPU core
-            kwargs["optimizer__fused"] = True
-        net_class = NeuralNetRegressor
-        if self.accelerator is not None:
-            net_class = _accelerate.accelerated_net_class(NeuralNetRegressor)
-            _accelerate.net_kwargs(self.accelerator, kwargs, callbacks)
-        else:
-            kwargs["device"] = str(device)
-        net = net_class(
-            MLP,
-            module__n_features_in=n_in,
-            module__n_features_out=n_out,
+        valid = None if valid_inputs is None else (valid_inputs, valid_targets)
+        return self._fit_net(
+            NeuralNetRegressor,
+            inputs,
+            targets,
+            device=device,
+            valid=valid,
+            patience=self.patience_,
+            title=title,
+            module=MLP,
+            module__n_features_in=inputs.shape[1],
+            module__n_features_out=targets.shape[1],
             module__hidden_layer_sizes=sizes,
             module__negative_slope=float(self.negative_slope),
             module__batch_norm=n_batch_norm_layers(self.batch_norm_, len(sizes)),
-            criterion=torch.nn.MSELoss,
-            optimizer=torch.optim.Adam,
-            lr=float(self.lr),
-            batch_size=int(self.batch_size),
-            max_epochs=int(self.max_epochs),
-            iterator_train=_TensorBatches,
-            iterator_train__shuffle=True,
-            iterator_valid=_TensorBatches,
-            iterator_valid__batch_size=_CHUNK_ROWS_CUDA,
-            callbacks=callbacks,
-            verbose=int(verbose),
-            **kwargs,
         )
-        net.fit(inputs, targets)
-        raise_if_interrupted(net)  # skorch swallows Ctrl-C
-        if self.accelerator is not None:
-            net = _accelerate.detach_accelerator(net, NeuralNetRegressor)
-        # keep no reference to the validation data in the fitted model
-        net.train_split = None
-        net.module_.eval()
-        return net
 
     # -------------------------------------------------------------- inference
-    def _chunk_rows(self, module):
-        """Rows per forward pass of ``module`` on the fitted device."""
-        if not self.device_.startswith("cpu"):
-            device = torch.device(self.device_)
-            free, _ = torch.cuda.mem_get_info(device)
-            # blocks torch's caching allocator holds but does not use are free too
-            cached = torch.cuda.memory_reserved(device)
-            cached -= torch.cuda.memory_allocated(device)
-            return _cuda_chunk_rows(module, free + cached)
-        widest = _linear_layers(module)[1]
-        # wide layers: weights outgrow the cache, so chunks of at least twice
-        # the width reuse each weight more (width 1200: 2,048-row chunks 3x
-        # faster than 256 in float32 and bfloat16)
-        rows = max(_CHUNK_BYTES_CPU // (4 * widest), 2 * widest)
-        rows = max(256, min(1 << 16, rows))
-        return 1 << (rows.bit_length() - 1)  # a power of two
-
-    def _run(self, module, inputs, n_out):
-        """Map rows through ``module`` chunk by chunk; float64 result."""
-        precision = check_precision(self.precision)
-        out = np.empty((inputs.shape[0], n_out), dtype=np.float64)
-        device = torch.device(self.device_)
-        step = self._chunk_rows(module)
-        if not torch.is_tensor(inputs):
-            inputs = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
-        module.eval()
-        n_threads = _inference_threads(device, module)
-        n_chunks = -(-inputs.shape[0] // step)
-        # small networks on the CPU: each chunk runs on one thread, and up to
-        # torch's thread count of chunks run at once
-        workers = min(torch.get_num_threads(), n_chunks) if n_threads == 1 else 1
-        if workers > 1:
-            # chunk w, w + workers, ... on thread w; the rows of each chunk
-            # and so the samples are the same as on one thread
-            spans = [
-                range(w * step, inputs.shape[0], workers * step) for w in range(workers)
-            ]
-            with _torch_threads(1), ThreadPoolExecutor(workers) as pool:
-                futures = [
-                    pool.submit(
-                        _forward_into, module, inputs, out, span, step, precision
-                    )
-                    for span in spans
-                ]
-                for future in futures:
-                    future.result()
-            return out
-        with (
-            inference_precision(precision, device),
-            _torch_threads(n_threads),
-        ):
-            start = 0
-            while start < inputs.shape[0]:
-                try:
-                    chunk = inputs[start : start + step].to(device)
-                    result = module(chunk).float().cpu().numpy()
-                except torch.cuda.OutOfMemoryError:
-                    if step == 1:
-                        raise
-                    chunk = None
-                    torch.cuda.empty_cache()
-                    # retry this chunk, four times smaller
-                    step = max(1, min(step, inputs.shape[0] - start) // 4)
-                    continue
-                out[start : start + len(result)] = result
-                start += len(result)
-        return out
-
     def sample(self, n_samples=1, random_state=None):
         """Generate samples: ``h_hat(y)`` for fresh draws ``y ~ N(0, I)``.
 
@@ -703,14 +561,17 @@ class GTNSampler(
         """
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, name="n_samples")
+        check_output_size(n_samples, self.n_features_in_, name="n_samples")
         rng = check_random_state(random_state)
         gen = torch.Generator().manual_seed(
             int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
         )
         # all codes at once (half the size of the float64 output), so that the
-        # samples do not depend on the chunking or on the device
+        # codes do not depend on the chunking or on the device; the samples
+        # agree across chunkings and devices to float32 rounding (on the CPU
+        # the chunking is fixed by the network: docs/reproducibility.rst)
         codes = torch.randn(n_samples, self.n_features_in_, generator=gen)
-        out = self._run(self.net_.module_, codes, self.n_features_in_)
+        out = self._run(self.net_.module_, codes)
         out *= self.scale_
         out += self.mean_
         return out
@@ -739,8 +600,8 @@ class GTNSampler(
             Points in the units of the training data.
         """
         check_is_fitted(self)
-        Z = self._check_codes(X, "X")
-        out = self._run(self.net_.module_, Z, self.n_features_in_)
+        Z = check_float32_range(self._check_codes(X, "X"), name="X")
+        out = self._run(self.net_.module_, Z)
         out *= self.scale_
         out += self.mean_
         return out
@@ -778,8 +639,8 @@ class GTNSampler(
         check_is_fitted(self)
         with named_input_errors("X"):
             X = validate_data(self, X, reset=False, dtype=np.float64)
-        Z = (X - self.mean_) / self.scale_
-        return self._run(self.inverse_net_.module_, Z, self.n_features_in_)
+        Z = check_float32_range((X - self.mean_) / self.scale_, name="X")
+        return self._run(self.inverse_net_.module_, Z)
 
     @available_if(_has_inverse)
     def fit_transform(self, X, y=None):
@@ -802,7 +663,13 @@ class GTNSampler(
         return self.fit(X, y).transform(X)
 
     def _n_steps(self, n_steps):
-        return check_positive_int(n_steps, name="n_steps", minimum=2)
+        n_steps = check_positive_int(n_steps, name="n_steps", minimum=2)
+        if n_steps > _MAX_STEPS:
+            raise ValueError(
+                f"n_steps must be at most {_MAX_STEPS:,} (points per path), got "
+                f"{n_steps}; interpolate shorter paths or sample instead."
+            )
+        return n_steps
 
     def _paths(self, start, end, n_steps):
         """Straight lines between code rows; ``(n_pairs, n_steps, d)`` codes."""
@@ -835,7 +702,8 @@ class GTNSampler(
         z_start, z_end : array-like of shape (d,) or (n_pairs, d)
             Start and end codes (one pair, or one pair per row).
         n_steps : int, default=10
-            Number of points on each path, endpoints included (at least 2).
+            Number of points on each path, endpoints included (at least 2,
+            at most 1,000,000).
 
         Returns
         -------
@@ -846,6 +714,9 @@ class GTNSampler(
         n_steps = self._n_steps(n_steps)
         a, b, single = self._pair_arrays(z_start, z_end, ("z_start", "z_end"))
         a, b = self._check_codes(a, "z_start"), self._check_codes(b, "z_end")
+        check_output_size(
+            len(a) * n_steps, 2 * self.n_features_in_, name="n_steps", value=n_steps
+        )
         codes = self._paths(a, b, n_steps)
         out = self.inverse_transform(codes.reshape(-1, self.n_features_in_))
         out = out.reshape(codes.shape)
@@ -866,7 +737,8 @@ class GTNSampler(
         x_start, x_end : array-like of shape (d,) or (n_pairs, d)
             Start and end points (one pair, or one pair per row).
         n_steps : int, default=10
-            Number of points on each path, endpoints included (at least 2).
+            Number of points on each path, endpoints included (at least 2,
+            at most 1,000,000).
 
         Returns
         -------
@@ -908,6 +780,7 @@ class GTNSampler(
         check_is_fitted(self)
         with named_input_errors("X"):
             X = validate_data(self, X, reset=False, dtype=np.float64)
+        check_float32_range((X - self.mean_) / self.scale_, name="X")
         return energy_scorer(self, X)
 
     # --------------------------------------------------------- scikit-learn
@@ -923,21 +796,3 @@ class GTNSampler(
             # without the inverse map there is no transform: a sampler only
             tags.transformer_tags = None
         return tags
-
-    # ---------------------------------------------------------------- pickle
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        for name in ("net_", "inverse_net_"):
-            if _is_cuda_net(state.get(name)):
-                state[name] = _net_to_cpu(state[name])
-                state["device_"] = "cpu"
-        # a handle on this run's processes, not part of the model
-        state["accelerator"] = None
-        state["_sklearn_gtn_version"] = __version__
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        version = state.pop("_sklearn_gtn_version", None)
-        warn_if_other_version(version, what="GTNSampler")
-        super().__setstate__(state)

@@ -16,6 +16,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.decomposition import PCA
 
+import sklearn_gtn._base as base_module
+import sklearn_gtn._runtime as runtime_module
 import sklearn_gtn.assignment as assignment_module
 import sklearn_gtn.autoencoder as autoencoder_module
 import sklearn_gtn.labeling as labeling_module
@@ -30,6 +32,7 @@ from sklearn_gtn import (
     make_generative_pipeline,
     save,
 )
+from sklearn_gtn._modules import MLP
 
 D = 2  # features of the fitted GTNSampler
 IMAGE = (1, 4, 4)  # images of the fitted ConvAutoencoder
@@ -451,32 +454,51 @@ def test_save_of_an_unsupported_object_names_it(tmp_path):
 
 
 # --------------------------------------------------- huge requests
+def _chunks_of(rows, monkeypatch):
+    """Make every forward pass take ``rows`` rows; record the chunk sizes."""
+    seen = []
+    original = runtime_module.run_chunked
+
+    def spy(fn, inputs, **kwargs):
+        seen.append(kwargs["rows"])
+        return original(fn, inputs, **{**kwargs, "rows": rows})
+
+    monkeypatch.setattr(base_module, "run_chunked", spy)
+    return seen
+
+
 def test_huge_sample_request_is_served_in_chunks(objects, monkeypatch):
     gtn = objects["gtn"]
     expected = gtn.sample(1000, random_state=0)
-    seen = []
-    original = GTNSampler._run
+    sizes = []
+    forward = MLP.forward
 
-    def spy(self, module, inputs, n_out):
-        seen.append(self._chunk_rows(module))
-        return original(self, module, inputs, n_out)
+    def recording(self, x):
+        sizes.append(len(x))
+        return forward(self, x)
 
-    monkeypatch.setattr(GTNSampler, "_chunk_rows", lambda self, module: 7)
-    monkeypatch.setattr(GTNSampler, "_run", spy)
-    assert np.array_equal(gtn.sample(1000, random_state=0), expected)
-    assert seen == [7]  # 1000 rows served 7 at a time, same draws
+    _chunks_of(7, monkeypatch)
+    monkeypatch.setattr(MLP, "forward", recording)
+    # the same draws through other chunks (other kernels): equal to rounding
+    np.testing.assert_allclose(
+        gtn.sample(1000, random_state=0), expected, rtol=1e-5, atol=1e-7
+    )
+    assert max(sizes) == 7 and sum(sizes) == 1000  # 7 rows at a time
 
 
 def test_huge_pipeline_request_is_served_in_chunks(objects, monkeypatch):
     ae, pipe = objects["ae"], objects["pipe"]
     expected = pipe.sample(500, random_state=1)
-    monkeypatch.setattr(GTNSampler, "_chunk_rows", lambda self, module: 5)
-    assert np.array_equal(pipe.sample(500, random_state=1), expected)
     codes = np.random.RandomState(0).normal(size=(50, LATENT))
     images = ae.inverse_transform(codes)
-    monkeypatch.setattr(autoencoder_module, "_INFERENCE_BATCH", 3)
-    # convolution kernels may round differently for another batch size
-    np.testing.assert_allclose(ae.inverse_transform(codes), images, rtol=1e-5)
+    _chunks_of(5, monkeypatch)
+    np.testing.assert_allclose(
+        pipe.sample(500, random_state=1), expected, rtol=1e-5, atol=1e-7
+    )
+    # the autoencoder runs on the same runner, in chunks of 5 images too
+    np.testing.assert_allclose(
+        ae.inverse_transform(codes), images, rtol=1e-5, atol=1e-6
+    )
 
 
 # ---------------------------------------------------------- docs table

@@ -191,10 +191,10 @@ def test_pipeline_switches_precision_without_refitting():
 
 
 def test_chunk_rows_reuse_weights_of_wide_layers():
-    gtn = GTNSampler()
-    gtn.device_ = "cpu"
+    from sklearn_gtn._runtime import chunk_rows
+
     # width 1200: weights (5.8 MB a layer) outgrow the cache; chunks of at
     # least twice the width, rounded down to a power of two
-    assert gtn._chunk_rows(MLP(100, 100, hidden_layer_sizes=(1200,) * 2)) == 2048
+    assert chunk_rows(MLP(100, 100, hidden_layer_sizes=(1200,) * 2), "cpu") == 2048
     # narrow layers keep the cache-sized rule (2 MiB of activations)
-    assert gtn._chunk_rows(MLP(5, 5, hidden_layer_sizes=(50,) * 6)) == 8192
+    assert chunk_rows(MLP(5, 5, hidden_layer_sizes=(50,) * 6), "cpu") == 8192

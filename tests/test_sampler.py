@@ -16,9 +16,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
+import sklearn_gtn._base as base_module
+import sklearn_gtn._runtime as runtime_module
 import sklearn_gtn._versioning as versioning_module
 import sklearn_gtn.sampler as sampler_module
 from sklearn_gtn import GTNSampler, GTNVersionWarning
+from sklearn_gtn._modules import MLP
 from sklearn_gtn.metrics import energy_distance, energy_scorer
 
 FAST = dict(
@@ -90,7 +93,7 @@ def test_chunked_inference_gives_the_same_results(fitted, data, monkeypatch):
         fitted.transform(X[:50]),
         fitted.sample(23, random_state=0),
     ]
-    monkeypatch.setattr(GTNSampler, "_chunk_rows", lambda self, module: 7)
+    monkeypatch.setattr(base_module, "chunk_rows", lambda *args, **kwargs: 7)
     after = [
         fitted.inverse_transform(codes),
         fitted.transform(X[:50]),
@@ -101,23 +104,23 @@ def test_chunked_inference_gives_the_same_results(fitted, data, monkeypatch):
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_chunks_on_several_threads_equal_one_thread(
+def test_chunks_on_several_threads_agree_with_one_thread(
     fitted, data, monkeypatch, precision
 ):
     # small networks: chunks run concurrently, one per thread, each on one
-    # torch thread, so the results are bit-identical to a single thread
+    # torch thread; every chunk holds the same rows whatever the thread count
     X, _ = data
     gtn = clone(fitted).set_params(precision=precision)
     gtn.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
-    monkeypatch.setattr(GTNSampler, "_chunk_rows", lambda self, module: 7)
-    shares = []
-    forward = sampler_module._forward_into
+    monkeypatch.setattr(base_module, "chunk_rows", lambda *args, **kwargs: 7)
+    calls = []
+    forward = MLP.forward
 
-    def recording(module, inputs, out, starts, step, precision):
-        shares.append(list(starts))
-        forward(module, inputs, out, starts, step, precision)
+    def recording(self, x):
+        calls.append((len(x), torch.get_num_threads()))
+        return forward(self, x)
 
-    monkeypatch.setattr(sampler_module, "_forward_into", recording)
+    monkeypatch.setattr(MLP, "forward", recording)
 
     def run():
         return [gtn.sample(60, random_state=0), gtn.transform(X[:40])]
@@ -126,22 +129,39 @@ def test_chunks_on_several_threads_equal_one_thread(
     try:
         torch.set_num_threads(1)
         serial = run()
-        assert not shares  # one thread: the plain loop
+        n_serial = len(calls)
         torch.set_num_threads(3)
         pooled = run()
         assert torch.get_num_threads() == 3  # restored after the pool
     finally:
         torch.set_num_threads(previous)
-    # 60 sampled rows: 9 chunks of 7 rows, three per thread; then 40 rows
-    assert sorted(map(tuple, shares[:3])) == [(0, 21, 42), (7, 28, 49), (14, 35, 56)]
-    assert sorted(sum(shares[3:], [])) == list(range(0, 40, 7))
+    # 60 sampled rows: 9 chunks of 7 rows (the last 4), then 40 rows: 6 chunks
+    sizes = sorted(n for n, _ in calls[:n_serial])
+    assert sizes == sorted([7] * 8 + [4] + [7] * 5 + [5])
+    assert sorted(n for n, _ in calls[n_serial:]) == sizes
+    assert {threads for _, threads in calls} == {1}  # each chunk on one thread
+    tol = 1e-2 if precision == "bfloat16" else 1e-5
     for a, b in zip(serial, pooled, strict=True):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=tol, atol=1e-6)
+
+
+def test_cpu_chunking_depends_only_on_the_network(fitted, monkeypatch):
+    # never on the thread count (nor on free memory, which the CPU ignores)
+    module = fitted.net_.module_
+    previous = torch.get_num_threads()
+    try:
+        rows = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            rows.append(runtime_module.chunk_rows(module, "cpu"))
+    finally:
+        torch.set_num_threads(previous)
+    assert rows[0] == rows[1]
 
 
 def test_chunk_rows_fit_the_cache_on_cpu(fitted):
-    rows = fitted._chunk_rows(fitted.net_.module_)  # widest layer: 16
-    budget = sampler_module._CHUNK_BYTES_CPU
+    rows = runtime_module.chunk_rows(fitted.net_.module_, "cpu")  # widest: 16
+    budget = runtime_module._CHUNK_BYTES_CPU
     # the largest power of two whose float32 activations fit the budget
     assert rows & (rows - 1) == 0
     assert rows * 4 * 16 <= budget < 2 * rows * 4 * 16
@@ -292,7 +312,7 @@ def test_fit_rejects_bad_X_before_labeling(X, error, match, monkeypatch):
         ({"hidden_layer_sizes": (8, 0)}, ValueError, r"hidden_layer_sizes.*\(8, 0\)"),
         ({"hidden_layer_sizes": "wide"}, ValueError, "hidden_layer_sizes"),
         ({"hidden_layer_sizes": None}, TypeError, "hidden_layer_sizes"),
-        ({"lr": 0.0}, ValueError, "lr must be > 0, got 0.0"),
+        ({"lr": 0.0}, ValueError, "lr must be finite and > 0, got 0.0"),
         ({"lr": "fast"}, TypeError, "lr must be a real number"),
         ({"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
         ({"max_epochs": 1.5}, TypeError, "max_epochs must be an integer"),
@@ -582,7 +602,7 @@ def test_grid_search_over_network_parameter(data):
 
 def test_net_to_cpu_copy_is_equivalent(fitted):
     # the helper that __getstate__ applies to nets on a GPU, exercised on the CPU
-    twin = sampler_module._net_to_cpu(fitted.net_)
+    twin = runtime_module._net_to_cpu(fitted.net_)
     assert twin is not fitted.net_ and twin.device == "cpu"
     codes = torch.randn(20, 2)
     with torch.inference_mode():
@@ -691,11 +711,11 @@ def test_adam_is_fused_where_torch_has_it(data, monkeypatch):
     X, _ = data
     params = dict(hidden_layer_sizes=(8,), max_epochs=1, device="cpu", random_state=0)
     gtn = GTNSampler(**params).fit(X[:100])
-    fused = sampler_module._fused_adam("cpu")
+    fused = runtime_module._fused_adam("cpu")
     for net in (gtn.net_, gtn.inverse_net_):
         assert bool(net.optimizer_.defaults["fused"]) is fused
     # a torch without it (CPU before 2.4): the plain Adam, same API
-    sampler_module._fused_adam.cache_clear()
+    runtime_module._fused_adam.cache_clear()
     real_adam = torch.optim.Adam
 
     def adam_without_fused(params, **kwargs):
@@ -705,9 +725,9 @@ def test_adam_is_fused_where_torch_has_it(data, monkeypatch):
 
     monkeypatch.setattr(torch.optim, "Adam", adam_without_fused)
     try:
-        assert sampler_module._fused_adam("cpu") is False
+        assert runtime_module._fused_adam("cpu") is False
     finally:
-        sampler_module._fused_adam.cache_clear()
-    monkeypatch.setattr(sampler_module, "_fused_adam", lambda device_type: False)
+        runtime_module._fused_adam.cache_clear()
+    monkeypatch.setattr(base_module, "_fused_adam", lambda device_type: False)
     plain = GTNSampler(**params).fit(X[:100])
     assert not plain.net_.optimizer_.defaults["fused"]
