@@ -228,10 +228,13 @@ class GTNSampler(
     On the CPU, training of small networks (fewer than about 4 million
     multiply-adds per layer and minibatch, the paper's 6 x 50 network with
     ``batch_size=128`` included) runs on one thread: such steps are
-    latency-bound and extra threads slow them down. Inference (``sample``,
-    ``transform``, ...) of networks no wider than 256 does the same; wider
-    networks use torch's setting. torch's thread setting is restored
-    afterwards.
+    latency-bound and extra threads slow them down. Larger networks train
+    on ``OMP_NUM_THREADS`` threads, or as many as the CPUs the process may
+    use: never on the caller's ``torch.set_num_threads`` setting, so that a
+    fit does not depend on it (see :doc:`/reproducibility`). Inference
+    (``sample``, ``transform``, ...) of networks no wider than 256 runs each
+    chunk on one thread, several chunks at once; wider networks use torch's
+    setting. torch's thread setting is restored afterwards.
 
     A pickle stores the networks on the CPU (a model fitted on a GPU unpickles
     on a machine without one) and the version of sklearn-gtn; loading under

@@ -12,6 +12,7 @@ import torch
 from numpy.testing import assert_array_equal
 
 from sklearn_gtn import ConvAutoencoder, GTNSampler
+from sklearn_gtn._modules import ConvAutoencoderModule
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -93,3 +94,51 @@ def test_deterministic_algorithms_recipe_repeats_cuda_fits():
         torch.use_deterministic_algorithms(previous)
     _assert_same_state(a.net_.module_, b.net_.module_)
     assert_array_equal(a.sample(100, random_state=0), b.sample(100, random_state=0))
+
+
+def _fit_with_caller_threads(n_threads, make, data):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        return make().fit(data)
+    finally:
+        torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["serial", "policy"])
+def test_autoencoder_fit_ignores_the_callers_thread_setting(monkeypatch, large):
+    # D-6: the training thread count comes from the package's one policy
+    # (one thread for small work, else OMP_NUM_THREADS or the usable CPUs),
+    # not from torch.set_num_threads, so 1 and 2 caller threads fit alike
+    import sklearn_gtn._runtime as runtime
+
+    if large:  # every step counts as large work: the machine's thread count
+        monkeypatch.setattr(runtime, "_SERIAL_STEP_WORK", 0)
+    expected = runtime.cpu_threads() if large else 1
+    seen = []
+    forward = ConvAutoencoderModule.forward
+
+    def recording(self, x):
+        seen.append(torch.get_num_threads())
+        return forward(self, x)
+
+    monkeypatch.setattr(ConvAutoencoderModule, "forward", recording)
+    images = np.random.RandomState(1).uniform(size=(24, 1, 8, 8))
+    params = dict(latent_dim=2, max_epochs=2, batch_size=8, device="cpu")
+
+    def make():
+        return ConvAutoencoder(**params, random_state=3)
+
+    a = _fit_with_caller_threads(1, make, images)
+    b = _fit_with_caller_threads(2, make, images)
+    assert set(seen) == {expected}
+    _assert_same_state(a.module_, b.module_)
+
+
+def test_gtn_fit_ignores_the_callers_thread_setting():
+    def make():
+        return _gtn(random_state=5)
+
+    a = _fit_with_caller_threads(1, make, X)
+    b = _fit_with_caller_threads(2, make, X)
+    _assert_same_state(a.net_.module_, b.net_.module_)
