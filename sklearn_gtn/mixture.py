@@ -9,17 +9,21 @@ proportions.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import KMeans
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base import VersionedPickle
+from ._fitting import restore_on_failure
 from ._registry import register
-from ._utils import check_positive_int, is_auto
+from ._runtime import check_output_size
+from ._utils import check_positive_int, is_auto, named_input_errors
+from ._versioning import SaveMixin
 from .metrics import c2st_accuracy, energy_scorer
 from .sampler import GTNSampler
 
@@ -42,7 +46,7 @@ def _clustered(mixture):
 
 
 @register("sklearn_gtn.GTNMixture")
-class GTNMixture(BaseEstimator):
+class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
     """One GTN per class or cluster, sampled in proportion (Appendix C).
 
     ``fit(X, y)`` with class labels fits one copy of ``estimator`` per class;
@@ -79,9 +83,12 @@ class GTNMixture(BaseEstimator):
         The class labels (with ``y``) or ``0 .. n_components_ - 1``.
     weights_ : ndarray of shape (n_pieces,)
         Fraction of the training rows in each piece.
-    clusterer_ : Pipeline or None
-        The fitted standardisation and k-means (``None`` when fitted with
-        ``y`` or with one cluster).
+    clusterer_ : KMeans or None
+        The fitted k-means, on data standardised with ``cluster_mean_`` and
+        ``cluster_scale_`` (``None`` when fitted with ``y`` or with one
+        cluster).
+    cluster_mean_, cluster_scale_ : ndarray of shape (n_features_in_,) or None
+        The standardisation before k-means (``None`` without ``clusterer_``).
     n_components_ : int
         Number of pieces: the number of classes, or of clusters (the one
         chosen when ``n_components`` gives several).
@@ -119,6 +126,18 @@ class GTNMixture(BaseEstimator):
     array([0.5, 0.5])
     >>> mix.sample(4, random_state=0).shape
     (4, 2)
+    >>> X_new, y_new = mix.sample(4, return_y=True, random_state=0)
+    >>> y_new.shape
+    (4,)
+
+    With class labels, ``sample`` draws from the classes asked for:
+
+    >>> y = np.repeat(["a", "b"], 200)
+    >>> by_class = GTNMixture(base, random_state=0).fit(X, y)
+    >>> X_new, y_new = by_class.sample(y={"a": 2, "b": 3}, return_y=True,
+    ...                                random_state=0)
+    >>> y_new.tolist()
+    ['a', 'a', 'b', 'b', 'b']
     """
 
     def __init__(self, estimator=None, *, n_components="auto", random_state=None):
@@ -126,43 +145,66 @@ class GTNMixture(BaseEstimator):
         self.n_components = n_components
         self.random_state = random_state
 
+    @restore_on_failure
     def fit(self, X, y=None):
         """Split ``X`` into pieces and fit one model per piece.
+
+        ``fit`` completes or leaves the estimator as it was: if a piece fails
+        or the fit is interrupted, the previous model (or none) is kept.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,), default=None
-            Class labels; one model per class. ``None``: clusters, as many
-            as ``n_components`` says.
+            Class labels (no NaN); one model per class. ``None``: clusters,
+            as many as ``n_components`` says.
 
         Returns
         -------
         self : GTNMixture
         """
-        X = validate_data(self, X, reset=True, dtype=np.float64)
-        rng = check_random_state(self.random_state)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=True, dtype=np.float64)
         base = GTNSampler() if self.estimator is None else self.estimator
         if not hasattr(base, "sample"):
             raise TypeError(
                 f"estimator must have a sample method, got {type(base).__name__}."
             )
+        labels = None if y is None else self._check_labels(y, len(X))
+        candidates = None if y is not None else self._candidates(len(X))
+        rng = check_random_state(self.random_state)
         self.candidate_scores_ = None
         if y is not None:
-            y = column_or_1d(y)
-            if len(y) != len(X):
-                raise ValueError(f"y has {len(y)} labels but X has {len(X)} rows.")
-            classes, labels = np.unique(y, return_inverse=True)
+            classes, labels = np.unique(labels, return_inverse=True)
             self._fit_pieces(base, X, classes, labels, None, rng)
             self.n_components_ = len(classes)
-            return self
-        candidates = self._candidates(len(X))
-        if len(candidates) == 1:
+        elif len(candidates) == 1:
             self._fit_clusters(base, X, candidates[0], rng)
         else:
             self._select(base, X, candidates, rng)
         return self
+
+    @staticmethod
+    def _check_labels(y, n_rows):
+        """Class labels as a 1-D array; NaN refused (it has no class)."""
+        with named_input_errors("y"):
+            y = column_or_1d(y)
+        if len(y) != n_rows:
+            raise ValueError(f"y has {len(y)} labels but X has {n_rows} rows.")
+        if y.dtype.kind == "f":
+            missing = np.isnan(y)
+        elif y.dtype.kind == "O":
+            missing = np.array([v is None or v != v for v in y], dtype=bool)
+        else:
+            missing = np.zeros(len(y), dtype=bool)
+        if missing.any():
+            raise ValueError(
+                f"y holds {int(missing.sum())} missing labels (NaN or None), the "
+                f"first at row {int(np.flatnonzero(missing)[0])}; every row needs "
+                "a class to sample it from."
+            )
+        return y
 
     def _candidates(self, n_rows):
         """The numbers of clusters to fit (one, or several to choose from)."""
@@ -213,14 +255,15 @@ class GTNMixture(BaseEstimator):
 
     def _fit_clusters(self, base, X, k, rng):
         """Fit ``k`` k-means clusters of ``X`` (one piece if ``k == 1``)."""
+        self.cluster_mean_ = self.cluster_scale_ = None
         if k == 1:
             labels, clusterer = np.zeros(len(X), dtype=np.int64), None
         else:
-            clusterer = make_pipeline(
-                StandardScaler(),
-                KMeans(k, n_init=10, random_state=rng.randint(2**31 - 1)),
-            )
-            labels = clusterer.fit_predict(X)
+            mean, scale = X.mean(axis=0), X.std(axis=0)
+            scale[scale == 0.0] = 1.0
+            clusterer = KMeans(k, n_init=10, random_state=rng.randint(2**31 - 1))
+            labels = clusterer.fit_predict((X - mean) / scale)
+            self.cluster_mean_, self.cluster_scale_ = mean, scale
         self._fit_pieces(base, X, np.arange(k), labels, clusterer, rng)
         self.n_components_ = k
 
@@ -234,8 +277,9 @@ class GTNMixture(BaseEstimator):
             try:
                 model.fit(rows)
             except ValueError as exc:
+                piece = classes[k].tolist()
                 raise ValueError(
-                    f"fitting the piece {classes[k]!r} ({len(rows)} rows) failed: {exc}"
+                    f"fitting the piece {piece!r} ({len(rows)} rows) failed: {exc}"
                 ) from exc
             components.append(model)
         self.components_ = components
@@ -243,52 +287,104 @@ class GTNMixture(BaseEstimator):
         self.weights_ = np.bincount(labels, minlength=len(classes)) / len(X)
         self.clusterer_ = clusterer
 
-    def sample(self, n_samples=1, random_state=None, *, y=None):
+    def sample(self, n_samples=1, *, y=None, return_y=False, random_state=None):
         """Generate samples from the pieces.
 
         Parameters
         ----------
         n_samples : int, default=1
-            Number of samples.
+            Number of samples (with a dict ``y``: their total, or left at 1).
+        y : label, array-like of shape (n_samples,) or dict, default=None
+            Where to sample from: one class for every row, one class per row,
+            or ``{label: count}`` (rows grouped by label, in the dict's
+            order). ``None`` draws the pieces in their training proportions,
+            in random order. Labels are those of ``classes_`` (cluster
+            indices after a fit without ``y``).
+        return_y : bool, default=False
+            Also return the label (or cluster index) of each generated row,
+            as :meth:`sklearn.mixture.GaussianMixture.sample` does.
         random_state : int, RandomState instance or None, default=None
             An int gives the same samples on every call, ``None`` fresh ones.
-        y : label or array-like of shape (n_samples,), default=None
-            The class (or one class per row) to sample from. ``None`` draws
-            the pieces in their training proportions, in random order.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_in_)
+            The samples.
+        y_new : ndarray of shape (n_samples,)
+            The label of each row of ``X_new`` (only with ``return_y=True``).
         """
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, name="n_samples")
+        if not isinstance(return_y, (bool, np.bool_)):
+            raise TypeError(f"return_y must be a bool, got {return_y!r}.")
         rng = check_random_state(random_state)
         if y is None:
+            check_output_size(n_samples, self.n_features_in_, name="n_samples")
             counts = rng.multinomial(n_samples, self.weights_)
             pieces = np.repeat(np.arange(len(self.classes_)), counts)
             pieces = pieces[rng.permutation(n_samples)]
+        elif isinstance(y, dict):
+            pieces = self._pieces_of_counts(y, n_samples)
         else:
-            y = np.asarray(y)
-            if y.ndim == 0:
-                y = np.full(n_samples, y.item())
-            if y.shape != (n_samples,):
-                raise ValueError(
-                    f"y must be one label or {n_samples} labels, got shape {y.shape}."
-                )
-            unknown = ~np.isin(y, self.classes_)
-            if unknown.any():
-                raise ValueError(
-                    f"y holds labels not seen in fit: {np.unique(y[unknown])!r}; "
-                    f"known: {self.classes_!r}."
-                )
-            pieces = np.searchsorted(self.classes_, y)
-        out = np.empty((n_samples, self.n_features_in_))
+            pieces = self._pieces_of_labels(y, n_samples)
+        out = np.empty((len(pieces), self.n_features_in_))
         for k, model in enumerate(self.components_):
             rows = np.flatnonzero(pieces == k)
             if len(rows):
                 seed = rng.randint(2**31 - 1)
                 out[rows] = model.sample(len(rows), random_state=seed)
+        if return_y:
+            return out, self.classes_[pieces]
         return out
+
+    def _piece_index(self, labels):
+        """Indices in ``classes_`` of ``labels``; unknown labels refused."""
+        labels = np.asarray(labels)
+        try:
+            unknown = ~np.isin(labels, self.classes_)
+        except TypeError:  # labels of incomparable types
+            unknown = np.ones(labels.shape, dtype=bool)
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels not seen in fit: {labels[unknown][:5].tolist()!r}; "
+                f"known: {self.classes_.tolist()!r}."
+            )
+        return np.searchsorted(self.classes_, labels)
+
+    def _pieces_of_labels(self, y, n_samples):
+        y = np.asarray(y)
+        if y.ndim == 0:
+            y = np.full(n_samples, y.item())
+        if y.shape != (n_samples,):
+            raise ValueError(
+                f"y must be one label, {n_samples} labels or a dict "
+                f"{{label: count}}, got shape {y.shape}."
+            )
+        return self._piece_index(y)
+
+    def _pieces_of_counts(self, y, n_samples):
+        if not y:
+            raise ValueError("y must not be an empty dict.")
+        counts = []
+        for label, count in y.items():
+            if isinstance(count, bool) or not isinstance(count, numbers.Integral):
+                raise TypeError(
+                    f"y[{label!r}] must be an integer count, got {count!r}."
+                )
+            if count < 0:
+                raise ValueError(f"y[{label!r}] must be >= 0, got {count}.")
+            counts.append(int(count))
+        total = sum(counts)
+        if total < 1:
+            raise ValueError(f"the counts in y must add up to >= 1, got {y!r}.")
+        if n_samples not in (1, total):
+            raise ValueError(
+                f"n_samples={n_samples} does not match the counts in y "
+                f"(total {total}); pass only y, or n_samples={total}."
+            )
+        check_output_size(total, self.n_features_in_, name="y", value=y)
+        index = self._piece_index(list(y))
+        return np.repeat(index, counts)
 
     @available_if(_clustered)
     def predict(self, X):
@@ -303,8 +399,9 @@ class GTNMixture(BaseEstimator):
         labels : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.clusterer_.predict(X)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self.clusterer_.predict((X - self.cluster_mean_) / self.cluster_scale_)
 
     def score(self, X, y=None):
         """Minus the energy distance to as many samples (higher is better).
@@ -321,5 +418,12 @@ class GTNMixture(BaseEstimator):
         score : float
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return energy_scorer(self, X)
+        with named_input_errors("X"):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
+        score = energy_scorer(self, X)
+        if not np.isfinite(score):
+            raise ValueError(
+                "X holds values too large to score (the energy distance "
+                f"overflows; largest magnitude {np.max(np.abs(X)):.3g}); rescale X."
+            )
+        return score

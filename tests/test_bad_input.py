@@ -25,6 +25,7 @@ import sklearn_gtn.persistence as persistence_module
 import sklearn_gtn.sampler as sampler_module
 from sklearn_gtn import (
     ConvAutoencoder,
+    GTNMixture,
     GTNSampler,
     assignment_pairs,
     label_pairs,
@@ -61,7 +62,10 @@ def _fit_objects():
     ae.fit(rng.uniform(size=(12, *IMAGE)))
     pipe = make_generative_pipeline(PCA(D), _small_gtn())
     pipe.fit(rng.normal(size=(40, 4)))
-    return {"gtn": gtn, "ae": ae, "pipe": pipe}
+    X = rng.uniform(size=(40, D))
+    mix = GTNMixture(_small_gtn(), random_state=0).fit(X, np.repeat(["a", "b"], 20))
+    clustered = GTNMixture(_small_gtn(), n_components=2, random_state=0).fit(X)
+    return {"gtn": gtn, "ae": ae, "pipe": pipe, "mix": mix, "clustered": clustered}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +123,10 @@ _EXPECTED = {
     "5-D": (ValueError, r"5-D"),
     "wrong n_features": (ValueError, r"features|shape"),
     "too few samples": (ValueError, r"n_samples|more rows|at least"),
+    "beyond float32": (ValueError, r"float32"),
+    "overflowing": (ValueError, r"too large|too far apart"),
 }
+HUGE = np.full((10, D), 1e39)  # beyond float32 in the fitted units
 
 _ND = {"1-D": (10,), "3-D": (10, D, 2)}
 
@@ -154,21 +161,24 @@ def _x_entries():
             "X",
             lambda o, A: _small_gtn().fit(A),
             _ND,
-            {"too few samples": np.ones((1, D))},
+            {
+                "too few samples": np.ones((1, D)),
+                "overflowing": np.r_[np.ones((9, D)), np.full((1, D), 1e200)],
+            },
         ),
         (
             "GTNSampler.transform",
             "X",
             lambda o, A: o["gtn"].transform(A),
             _ND,
-            {"wrong n_features": np.ones((10, D + 1))},
+            {"wrong n_features": np.ones((10, D + 1)), "beyond float32": HUGE},
         ),
         (
             "GTNSampler.inverse_transform",
             "X",
             lambda o, A: o["gtn"].inverse_transform(A),
             _ND,
-            {"wrong n_features": np.ones((10, D + 1))},
+            {"wrong n_features": np.ones((10, D + 1)), "beyond float32": HUGE},
         ),
         (
             "GTNSampler.interpolate",
@@ -182,28 +192,60 @@ def _x_entries():
             "X",
             lambda o, A: o["gtn"].score(A),
             _ND,
-            {"wrong n_features": np.ones((10, D + 1))},
+            {"wrong n_features": np.ones((10, D + 1)), "beyond float32": HUGE},
         ),
         (
             "ConvAutoencoder.fit",
             "X",
             lambda o, A: ConvAutoencoder(device="cpu").fit(A),
             {"1-D": (10,), "5-D": (10, 1, 1, 4, 4)},
-            {"too few samples": np.ones((1, *IMAGE))},
+            {
+                "too few samples": np.ones((1, *IMAGE)),
+                "overflowing": np.r_[
+                    np.full((1, *IMAGE), -1e308), np.full((9, *IMAGE), 1e308)
+                ],
+            },
         ),
         (
             "ConvAutoencoder.transform",
             "X",
             lambda o, A: o["ae"].transform(A),
             {"1-D": (10,), "5-D": (10, 1, 1, 4, 4)},
-            {"wrong n_features": np.ones((10, 1, 4, 5))},
+            {
+                "wrong n_features": np.ones((10, 1, 4, 5)),
+                "beyond float32": np.full((10, *IMAGE), 1e300),
+            },
         ),
         (
             "ConvAutoencoder.inverse_transform",
             "X",
             lambda o, A: o["ae"].inverse_transform(A),
             _ND,
-            {"wrong n_features": np.ones((10, LATENT + 1))},
+            {
+                "wrong n_features": np.ones((10, LATENT + 1)),
+                "beyond float32": np.full((10, LATENT), 1e39),
+            },
+        ),
+        (
+            "GTNMixture.fit",
+            "X",
+            lambda o, A: GTNMixture(_small_gtn()).fit(A),
+            _ND,
+            {"too few samples": np.ones((1, D))},
+        ),
+        (
+            "GTNMixture.predict",
+            "X",
+            lambda o, A: o["clustered"].predict(A),
+            _ND,
+            {"wrong n_features": np.ones((10, D + 1))},
+        ),
+        (
+            "GTNMixture.score",
+            "X",
+            lambda o, A: o["mix"].score(A),
+            _ND,
+            {"wrong n_features": np.ones((10, D + 1))},
         ),
         (
             "GenerativePipeline.interpolate",
@@ -282,8 +324,10 @@ def _scalar_rows():
     for entry, call in (
         ("GTNSampler.sample", sample("gtn")),
         ("GenerativePipeline.sample", sample("pipe")),
+        ("GTNMixture.sample", sample("mix")),
     ):
-        for case, (v, exc, pattern) in values.items():
+        huge = {"2**63": (2**63, ValueError, r"memory")}
+        for case, (v, exc, pattern) in {**values, **huge}.items():
             rows.append(
                 pytest.param(
                     entry,
@@ -302,6 +346,7 @@ def _scalar_rows():
         for case, (v, exc, pattern) in {
             "1": (1, ValueError, r">= 2"),
             **{k: values[k] for k in ("0", "float", "None")},
+            "10**9": (10**9, ValueError, r"at most 1,000,000"),
         }.items():
             if case == "0":
                 pattern = r">= 2"
@@ -317,6 +362,58 @@ def _scalar_rows():
                 )
             )
     return rows
+
+
+def _label_rows():
+    """Bad class labels of GTNMixture: (entry, arg, label, call(objs), ...)."""
+    X = np.ones((40, D))
+    nan = np.r_[np.zeros(39), np.nan]
+    rows = [
+        ("GTNMixture.fit", "y", "y with NaN", lambda o: GTNMixture().fit(X, nan)),
+        (
+            "GTNMixture.fit",
+            "y",
+            "y of 3 labels",
+            lambda o: GTNMixture().fit(X, [0] * 3),
+        ),
+        ("GTNMixture.sample", "y", "y=7 (unknown)", lambda o: o["mix"].sample(3, y=7)),
+        ("GTNMixture.sample", "y", "y=['a']", lambda o: o["mix"].sample(3, y=["a"])),
+        (
+            "GTNMixture.sample",
+            "y",
+            "y={'a': -1}",
+            lambda o: o["mix"].sample(y={"a": -1}),
+        ),
+        (
+            "GTNMixture.sample",
+            "y",
+            "y={'a': 1.5}",
+            lambda o: o["mix"].sample(y={"a": 1.5}),
+        ),
+        (
+            "GTNMixture.sample",
+            "n_samples",
+            "n_samples=4, y={'a': 5}",
+            lambda o: o["mix"].sample(4, y={"a": 5}),
+        ),
+        (
+            "GTNMixture.sample",
+            "return_y",
+            "return_y='yes'",
+            lambda o: o["mix"].sample(3, return_y="yes"),
+        ),
+    ]
+    return [
+        pytest.param(entry, arg, label, call, id=f"{entry}-{label}")
+        for entry, arg, label, call in rows
+    ]
+
+
+@pytest.mark.parametrize("entry, arg, label, call", _label_rows())
+def test_bad_labels_are_refused_before_work(objects, guards, entry, arg, label, call):
+    with pytest.raises((ValueError, TypeError)) as info:
+        call(objects)
+    _check_message(info, arg)
 
 
 @pytest.mark.parametrize("entry, arg, call, value, exc, pattern", _scalar_rows())
@@ -527,6 +624,9 @@ def _table():  # pragma: no cover - run by hand to refresh docs/bad_input.rst
         entry, arg, call, value, _, _ = param.values
         text = _message(lambda call=call, value=value: call(objs, value))
         lines.append((entry, f"``{arg}={value!r}``", text))
+    for param in _label_rows():
+        entry, _, label, call = param.values
+        lines.append((entry, f"``{label}``", _message(lambda call=call: call(objs))))
     torch.cuda.is_available = lambda: False
     for param in _option_rows():
         entry, _, label, call, _, _ = param.values

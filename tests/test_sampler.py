@@ -731,3 +731,31 @@ def test_adam_is_fused_where_torch_has_it(data, monkeypatch):
     monkeypatch.setattr(base_module, "_fused_adam", lambda device_type: False)
     plain = GTNSampler(**params).fit(X[:100])
     assert not plain.net_.optimizer_.defaults["fused"]
+
+
+@pytest.mark.parametrize("make", ["gtn", "ae"])
+def test_a_diverging_training_loss_is_an_error_naming_lr(make):
+    # D-2: lr=1e30 trains to an infinite or NaN loss; fit says so, naming lr,
+    # and leaves the estimator unfitted
+    from sklearn_gtn import ConvAutoencoder
+
+    rng = np.random.RandomState(0)
+    if make == "gtn":
+        est = GTNSampler(hidden_layer_sizes=(8,), max_epochs=3, lr=1e30, device="cpu")
+        X = rng.uniform(size=(100, 2))
+    else:
+        est = ConvAutoencoder(latent_dim=2, max_epochs=3, lr=1e30, device="cpu")
+        X = rng.uniform(size=(20, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"training loss became .* lr=1e\+30"):
+        est.fit(X)
+    assert not hasattr(est, "n_epochs_")
+
+
+def test_data_whose_deviation_overflows_is_refused_naming_x():
+    # D-2: |x| > 1e154 overflows the variance; every sample would be inf
+    X = np.random.RandomState(0).uniform(size=(50, 2)) * 1e200
+    with pytest.raises(ValueError, match="X holds values too large to standardise"):
+        GTNSampler(**FAST).fit(X)
+    # below the overflow the same data fits and samples finite values
+    gtn = GTNSampler(**FAST).fit(X / 1e100)
+    assert np.isfinite(gtn.sample(10, random_state=0)).all()
