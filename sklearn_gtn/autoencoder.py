@@ -291,6 +291,7 @@ class ConvAutoencoder(
                 device=device,
                 valid=valid,
                 patience=self.patience if n_valid else None,
+                title="autoencoder",
                 module=ConvAutoencoderModule,
                 module__in_channels=C,
                 module__height=H,

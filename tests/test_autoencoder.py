@@ -151,7 +151,17 @@ def test_get_feature_names_out():
 
 def test_verbose_prints_epoch_table(capsys):
     _ae(verbose=1).fit(_images((1, 4, 4)))
-    assert "train_loss" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "train_loss" in out
+    assert out.startswith("autoencoder:")  # the table names its network
+    assert "\x1b[" not in out  # no colour codes outside a terminal
+
+
+def test_silent_fit_prints_nothing(capsys):
+    # early stopping's closing message too ("Stopping since valid_loss ...")
+    ae = _ae(patience=1, max_epochs=6, lr=1e-12).fit(_images((1, 4, 4)))
+    assert ae.n_epochs_ < 6  # early stopping ended training
+    assert capsys.readouterr().out == ""
 
 
 def test_not_fitted_errors():

@@ -283,6 +283,22 @@ def test_verbose_prints_epochs(data, capsys):
     out = capsys.readouterr()
     assert "valid_loss" in out.out
     assert "labeling" in out.err
+    # each table says which network it belongs to, in that order
+    forward, inverse = out.out.index("forward network:"), out.out.index("inverse")
+    assert forward < inverse
+    assert out.out.count("valid_loss") == 2
+    # captured output is no terminal: no colour codes
+    assert "\x1b[" not in out.out
+
+
+def test_verbose_tables_are_coloured_only_on_a_terminal(data, capsys, monkeypatch):
+    import sklearn_gtn._base as base_module
+
+    X, _ = data
+    params = dict(hidden_layer_sizes=(4,), max_epochs=3, device="cpu", verbose=1)
+    monkeypatch.setattr(base_module, "_stdout_is_terminal", lambda: True)
+    GTNSampler(**params, random_state=0, fit_inverse=False).fit(X[:100])
+    assert "\x1b[" in capsys.readouterr().out  # best losses highlighted
 
 
 # --------------------------------------------------------------- bad input
@@ -749,6 +765,12 @@ def test_a_diverging_training_loss_is_an_error_naming_lr(make):
     with pytest.raises(ValueError, match=r"training loss became .* lr=1e\+30"):
         est.fit(X)
     assert not hasattr(est, "n_epochs_")
+
+
+def test_unstandardised_data_beyond_float32_is_refused_naming_x():
+    X = np.random.RandomState(0).uniform(size=(50, 2)) * 1e39
+    with pytest.raises(ValueError, match="X holds values beyond the float32 range"):
+        GTNSampler(**FAST, standardize=False).fit(X)
 
 
 def test_data_whose_deviation_overflows_is_refused_naming_x():
