@@ -61,7 +61,12 @@ from ._utils import check_positive_int, resolve_device
 from ._version import __version__
 from ._versioning import SaveMixin, warn_if_other_version
 
-__all__ = ["TorchEstimator", "VersionedPickle", "check_float32_range"]
+__all__ = [
+    "TorchEstimator",
+    "VersionedPickle",
+    "check_float32_range",
+    "in_training_columns",
+]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -78,6 +83,21 @@ def check_float32_range(A, *, name):
             "estimator's units); rescale the data."
         )
     return A
+
+
+def in_training_columns(est, out):
+    """``out`` as a pandas DataFrame with the training columns of ``est``.
+
+    Only when ``est`` was fitted on a DataFrame whose column names are all
+    strings (``feature_names_in_``) and ``out`` is 2-D; otherwise ``out``
+    unchanged. pandas is imported only then.
+    """
+    columns = getattr(est, "feature_names_in_", None)
+    if columns is None or np.ndim(out) != 2 or out.shape[1] != len(columns):
+        return out
+    import pandas as pd
+
+    return pd.DataFrame(out, columns=list(columns))
 
 
 class VersionedPickle:

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import VersionedPickle
+from ._base import VersionedPickle, in_training_columns
 from ._fitting import restore_on_failure
 from ._registry import register
 from ._runtime import check_output_size
@@ -242,7 +242,7 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
                 if k == candidates[0]:
                     raise
                 continue  # a cluster too small to fit: not a candidate
-            samples = self.sample(len(X_held), random_state=seed)
+            samples = self._sample(len(X_held), None, check_random_state(seed))[0]
             # how well a classifier tells the samples from held-out rows:
             # it sees gaps bridged by one map and seams between pieces alike
             scores[k] = c2st_accuracy(
@@ -308,8 +308,9 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
-            The samples.
+        X_new : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            The samples (a DataFrame with the training columns when ``fit``
+            got a DataFrame with string column names).
         y_new : ndarray of shape (n_samples,)
             The label of each row of ``X_new`` (only with ``return_y=True``).
         """
@@ -317,7 +318,12 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
         n_samples = check_positive_int(n_samples, name="n_samples")
         if not isinstance(return_y, (bool, np.bool_)):
             raise TypeError(f"return_y must be a bool, got {return_y!r}.")
-        rng = check_random_state(random_state)
+        out, labels = self._sample(n_samples, y, check_random_state(random_state))
+        out = in_training_columns(self, out)
+        return (out, labels) if return_y else out
+
+    def _sample(self, n_samples, y, rng):
+        """Samples (ndarray) and their labels."""
         if y is None:
             check_output_size(n_samples, self.n_features_in_, name="n_samples")
             counts = rng.multinomial(n_samples, self.weights_)
@@ -332,10 +338,8 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
             rows = np.flatnonzero(pieces == k)
             if len(rows):
                 seed = rng.randint(2**31 - 1)
-                out[rows] = model.sample(len(rows), random_state=seed)
-        if return_y:
-            return out, self.classes_[pieces]
-        return out
+                out[rows] = np.asarray(model.sample(len(rows), random_state=seed))
+        return out, self.classes_[pieces]
 
     def _piece_index(self, labels):
         """Indices in ``classes_`` of ``labels``; unknown labels refused."""

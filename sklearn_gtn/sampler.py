@@ -15,9 +15,10 @@ import time
 
 import numpy as np
 import torch
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
+    OneToOneFeatureMixin,
     TransformerMixin,
 )
 from sklearn.utils import check_array, check_random_state
@@ -26,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetRegressor
 
 from . import _accelerate
-from ._base import TorchEstimator, check_float32_range
+from ._base import TorchEstimator, check_float32_range, in_training_columns
 from ._fitting import restore_on_failure
 from ._modules import MLP, n_batch_norm_layers
 from ._registry import register
@@ -59,11 +60,12 @@ _MAX_STEPS = 1_000_000
 @register("sklearn_gtn.GTNSampler")
 class GTNSampler(
     TorchEstimator,
-    ClassNamePrefixFeaturesOutMixin,
+    OneToOneFeatureMixin,
     TransformerMixin,
     BaseEstimator,
-    # no set_output wrapping: it would hide that ``transform`` is unavailable
-    # when ``fit_inverse=False`` (the wrapper always exists)
+    # no automatic set_output wrapping: it would hide that ``transform`` is
+    # unavailable when ``fit_inverse=False`` (the wrapper always exists);
+    # set_output below does it by hand
     auto_wrap_output_keys=None,
 ):
     """Generative Topological Network: sample by mapping normal draws onto data.
@@ -548,8 +550,10 @@ class GTNSampler(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
-            Samples in the units of the training data.
+        X_new : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Samples in the units of the training data; a DataFrame with the
+            training columns when ``fit`` got a DataFrame with string column
+            names.
 
         Examples
         --------
@@ -565,6 +569,11 @@ class GTNSampler(
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, name="n_samples")
         check_output_size(n_samples, self.n_features_in_, name="n_samples")
+        codes = self._draws(n_samples, random_state)
+        return in_training_columns(self, self._decode(codes))
+
+    def _draws(self, n_samples, random_state):
+        """The normal codes ``sample`` maps (a float32 CPU tensor)."""
         rng = check_random_state(random_state)
         gen = torch.Generator().manual_seed(
             int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
@@ -573,11 +582,19 @@ class GTNSampler(
         # codes do not depend on the chunking or on the device; the samples
         # agree across chunkings and devices to float32 rounding (on the CPU
         # the chunking is fixed by the network: docs/reproducibility.rst)
-        codes = torch.randn(n_samples, self.n_features_in_, generator=gen)
+        return torch.randn(n_samples, self.n_features_in_, generator=gen)
+
+    def _decode(self, codes):
+        """``h_hat(codes)`` in data units (ndarray)."""
         out = self._run(self.net_.module_, codes)
         out *= self.scale_
         out += self.mean_
         return out
+
+    def _encode(self, X):
+        """Codes of the checked float64 rows ``X`` (ndarray)."""
+        Z = check_float32_range((X - self.mean_) / self.scale_, name="X")
+        return self._run(self.inverse_net_.module_, Z)
 
     def _check_codes(self, Z, name):
         with named_input_errors(name):
@@ -599,15 +616,13 @@ class GTNSampler(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
-            Points in the units of the training data.
+        X_original : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Points in the units of the training data (a DataFrame with the
+            training columns when ``fit`` got one).
         """
         check_is_fitted(self)
         Z = check_float32_range(self._check_codes(X, "X"), name="X")
-        out = self._run(self.net_.module_, Z)
-        out *= self.scale_
-        out += self.mean_
-        return out
+        return in_training_columns(self, self._decode(Z))
 
     def _has_inverse(self):
         if hasattr(self, "inverse_net_"):
@@ -627,8 +642,9 @@ class GTNSampler(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
-            Their codes in the source space.
+        X_new : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Their codes in the source space (a DataFrame after
+            ``set_output(transform="pandas")``).
 
         Notes
         -----
@@ -640,10 +656,16 @@ class GTNSampler(
         uniform square, the same on training and on held-out points.
         """
         check_is_fitted(self)
+        index = getattr(X, "index", None)
         with named_input_errors("X"):
             X = validate_data(self, X, reset=False, dtype=np.float64)
-        Z = check_float32_range((X - self.mean_) / self.scale_, name="X")
-        return self._run(self.inverse_net_.module_, Z)
+        codes = self._encode(X)
+        if self._transform_output() == "pandas":
+            import pandas as pd
+
+            columns = self.get_feature_names_out()
+            return pd.DataFrame(codes, columns=columns, index=index)
+        return codes
 
     @available_if(_has_inverse)
     def fit_transform(self, X, y=None):
@@ -711,19 +733,23 @@ class GTNSampler(
         Returns
         -------
         path : ndarray of shape (n_steps, d) or (n_pairs, n_steps, d)
-            The generated points, in data units (``d = n_features_in_``).
+            The generated points, in data units (``d = n_features_in_``); one
+            path is a DataFrame with the training columns when ``fit`` got
+            one.
         """
         check_is_fitted(self)
         n_steps = self._n_steps(n_steps)
         a, b, single = self._pair_arrays(z_start, z_end, ("z_start", "z_end"))
         a, b = self._check_codes(a, "z_start"), self._check_codes(b, "z_end")
+        check_float32_range(a, name="z_start")
+        check_float32_range(b, name="z_end")
         check_output_size(
             len(a) * n_steps, 2 * self.n_features_in_, name="n_steps", value=n_steps
         )
         codes = self._paths(a, b, n_steps)
-        out = self.inverse_transform(codes.reshape(-1, self.n_features_in_))
+        out = self._decode(codes.reshape(-1, self.n_features_in_))
         out = out.reshape(codes.shape)
-        return out[0] if single else out
+        return in_training_columns(self, out[0]) if single else out
 
     @available_if(_has_inverse)
     def interpolate(self, x_start, x_end, n_steps=10):
@@ -746,13 +772,15 @@ class GTNSampler(
         Returns
         -------
         path : ndarray of shape (n_steps, d) or (n_pairs, n_steps, d)
-            The generated points, in data units (``d = n_features_in_``).
+            The generated points, in data units (``d = n_features_in_``); one
+            path is a DataFrame with the training columns when ``fit`` got
+            one.
         """
         check_is_fitted(self)
         n_steps = self._n_steps(n_steps)
         a, b, single = self._pair_arrays(x_start, x_end, ("x_start", "x_end"))
         a, b = self._check_codes(a, "x_start"), self._check_codes(b, "x_end")
-        codes_a, codes_b = self.transform(a), self.transform(b)
+        codes_a, codes_b = self._encode(a), self._encode(b)
         return self.interpolate_codes(
             codes_a[0] if single else codes_a,
             codes_b[0] if single else codes_b,
@@ -787,6 +815,36 @@ class GTNSampler(
         return energy_scorer(self, X)
 
     # --------------------------------------------------------- scikit-learn
+    def set_output(self, *, transform=None):
+        """Set the output container of ``transform`` and ``fit_transform``.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"} or None, default=None
+            ``"pandas"``: a DataFrame whose columns are
+            :meth:`get_feature_names_out`; ``"default"``: an ndarray; ``None``
+            leaves the setting (or scikit-learn's global
+            ``transform_output``) as it is.
+
+        Returns
+        -------
+        self : GTNSampler
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise ValueError(
+                f"transform must be 'default', 'pandas' or None, got {transform!r}."
+            )
+        if not hasattr(self, "_sklearn_output_config"):
+            self._sklearn_output_config = {}
+        self._sklearn_output_config["transform"] = transform
+        return self
+
+    def _transform_output(self):
+        config = getattr(self, "_sklearn_output_config", {})
+        return config.get("transform", get_config()["transform_output"])
+
     @property
     def _n_features_out(self):
         return self.n_features_in_

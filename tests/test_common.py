@@ -54,10 +54,6 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
             "GenerativePipeline.fit records the input shape with np.shape(X), "
             "which the check's _NotAnArray refuses (pipeline.py)"
         ),
-        "check_transformer_preserve_dtypes": (
-            "set_output is disabled on GTNSampler (auto_wrap_output_keys=None), "
-            "and the pipeline's set_output forwards to it"
-        ),
     },
 }
 

@@ -335,3 +335,15 @@ def test_interrupted_refit_among_candidates_keeps_the_previous_model(monkeypatch
         mix.set_params(n_components=[1, 2]).fit(X)
     assert mix.classes_.tolist() == ["a", "b"] and mix.candidate_scores_ is None
     np.testing.assert_array_equal(mix.sample(20, random_state=0), before)
+
+
+def test_fitted_on_a_dataframe_samples_dataframes():
+    pd = pytest.importorskip("pandas")
+    X, y = _two_blobs()
+    frame = pd.DataFrame(X, columns=["left", "right"])
+    mix = GTNMixture(TINY, random_state=0).fit(frame, y)
+    S, labels = mix.sample(6, return_y=True, random_state=0)
+    assert list(S.columns) == ["left", "right"] and (S.dtypes == np.float64).all()
+    assert labels.shape == (6,)
+    arrays = GTNMixture(TINY, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(S.to_numpy(), arrays.sample(6, random_state=0))

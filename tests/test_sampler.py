@@ -597,10 +597,8 @@ def test_pipeline_samples_through_inverse_transform(data):
     assert generated.shape == (500, 3)
     # the samples lie on the data's plane
     assert_allclose(generated[:, 2], generated[:, :2] @ [1.0, -2.0], atol=1e-6)
-    assert pipe.named_steps["gtn"].get_feature_names_out().tolist() == [
-        "gtnsampler0",
-        "gtnsampler1",
-    ]
+    # codes keep the names of the features they stand for
+    assert pipe.get_feature_names_out().tolist() == ["pca0", "pca1"]
 
 
 def test_grid_search_over_network_parameter(data):
@@ -781,3 +779,53 @@ def test_data_whose_deviation_overflows_is_refused_naming_x():
     # below the overflow the same data fits and samples finite values
     gtn = GTNSampler(**FAST).fit(X / 1e100)
     assert np.isfinite(gtn.sample(10, random_state=0)).all()
+
+
+# ------------------------------------------------------------------ pandas
+@pytest.fixture(scope="module")
+def frame_model(data):
+    pd = pytest.importorskip("pandas")
+    X, _ = data
+    frame = pd.DataFrame(X[:300], columns=["width", "height"])
+    return GTNSampler(**FAST, random_state=0).fit(frame), frame
+
+
+def test_fitted_on_a_dataframe_returns_dataframes(frame_model):
+    gtn, frame = frame_model
+    S = gtn.sample(5, random_state=0)
+    assert list(S.columns) == ["width", "height"]
+    assert (S.dtypes == np.float64).all()
+    Z = np.random.RandomState(0).standard_normal((4, 2))
+    back = gtn.inverse_transform(Z)
+    assert list(back.columns) == ["width", "height"]
+    path = gtn.interpolate(frame.iloc[0], frame.iloc[1], n_steps=3)
+    assert list(path.columns) == ["width", "height"] and len(path) == 3
+    # the numbers are those of the array API
+    assert_array_equal(S.to_numpy(), gtn._decode(gtn._draws(5, 0)))
+    # several paths at once stay a 3-D array
+    paths = gtn.interpolate(frame.iloc[:2], frame.iloc[2:4], n_steps=3)
+    assert isinstance(paths, np.ndarray) and paths.shape == (2, 3, 2)
+
+
+def test_feature_names_out_are_the_input_columns(frame_model):
+    gtn, _ = frame_model
+    assert gtn.get_feature_names_out().tolist() == ["width", "height"]
+
+
+def test_set_output_pandas_for_transform(frame_model):
+    gtn, frame = frame_model
+    plain = gtn.transform(frame)
+    assert isinstance(plain, np.ndarray)
+    twin = pickle.loads(pickle.dumps(gtn)).set_output(transform="pandas")
+    codes = twin.transform(frame.iloc[10:15])
+    assert list(codes.columns) == ["width", "height"]
+    assert list(codes.index) == list(range(10, 15))
+    # 5 rows against 300: other kernels, equal to rounding
+    assert_allclose(codes.to_numpy(), plain[10:15], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="transform must be 'default', 'pandas'"):
+        twin.set_output(transform="arrow")
+
+
+def test_arrays_in_arrays_out(fitted):
+    assert isinstance(fitted.sample(3, random_state=0), np.ndarray)
+    assert fitted.get_feature_names_out().tolist() == ["x0", "x1"]
