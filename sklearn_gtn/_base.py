@@ -256,7 +256,7 @@ class TorchEstimator(VersionedPickle, SaveMixin):
         kwargs["callbacks__print_log"] = _NamedPrintLog(title) if verbose else None
         if _fused_adam(torch.device(device).type):
             # one kernel per step instead of one per parameter tensor
-            # (docs/benchmarks.rst, "Training")
+            # (docs/benchmarks.rst, "Sampling, fitting")
             kwargs["optimizer__fused"] = True
         if self.accelerator is not None:
             base = net_class

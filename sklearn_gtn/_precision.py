@@ -1,10 +1,11 @@
 """Numeric precision of inference (sampling, transform, inverse_transform).
 
 Training always runs in float32. Inference can run in bfloat16 autocast: on a
-CPU with AVX512-BF16 (or AMX) and on recent GPUs this roughly halves the time
-of a forward pass of the convolutional decoder, for an error of about 1e-3 on
-outputs in [-1, 1]. The estimators take a ``precision`` parameter and run
-their forward passes inside :func:`inference_precision`.
+CPU with AVX512-BF16 (or AMX) and on recent GPUs this shortens the forward
+pass of the convolutional decoder (docs/benchmarks.rst, "Image sampling"),
+for an error of about 1e-3 on outputs in [-1, 1]. The estimators take a
+``precision`` parameter and run their forward passes inside
+:func:`inference_precision`.
 """
 
 from __future__ import annotations

@@ -49,7 +49,8 @@ def _fused_adam(device_type):
 
 # Rows per forward pass in sample/transform/inverse_transform. On the CPU a
 # chunk's activations should stay in cache (about 2 MiB per layer; chunked
-# passes run several times faster than one huge pass, docs/benchmarks.rst).
+# passes run several times faster than one huge pass: docs/benchmarks.rst,
+# "Sampling, fitting").
 # On a GPU, large chunks; both bound the memory used whatever n_samples is.
 _CHUNK_BYTES_CPU = 1 << 21
 _CHUNK_ROWS_CUDA = 1 << 18
@@ -111,14 +112,14 @@ def _net_to_cpu(net):
 
 # Below this many multiply-adds per layer and minibatch, a CPU training step is
 # latency-bound: extra intra-op threads only add synchronisation (measured in
-# docs/benchmarks.rst, "Threads").
+# docs/benchmarks.rst, "Sampling, fitting").
 _SERIAL_STEP_WORK = 1 << 22
 
 
 # CPU inference of networks no wider than this runs each chunk on one thread,
 # and up to torch's thread count of chunks at once: a chunk's layers are small
 # products that lose more to synchronisation than they gain from a second
-# thread (docs/benchmarks.rst, "Sampling rate").
+# thread (docs/benchmarks.rst, "Sampling, fitting").
 _SERIAL_INFERENCE_WIDTH = 256
 
 

@@ -86,9 +86,10 @@ class ConvAutoencoder(
     precision : {"float32", "bfloat16"}, default="float32"
         Numeric precision of ``transform`` and ``inverse_transform`` (training
         is always float32). ``"bfloat16"`` runs the convolutions and linear
-        layers in bfloat16 autocast: about twice as fast on CPUs with
-        AVX512-BF16 and on recent GPUs, with errors of about 1e-3 of the pixel
-        range. It can be changed after fit with ``set_params``.
+        layers in bfloat16 autocast: faster on CPUs with AVX512-BF16 and on
+        recent GPUs (:doc:`/benchmarks`, "Image sampling"), with errors of
+        about 1e-3 of the pixel range. It can be changed after fit with
+        ``set_params``.
     accelerator : accelerate.Accelerator or None, default=None
         Train data-parallel with Hugging Face Accelerate (several GPUs, or
         several CPU processes), through skorch's ``AccelerateMixin``. Run the

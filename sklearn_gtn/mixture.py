@@ -30,8 +30,7 @@ from .sampler import GTNSampler
 __all__ = ["GTNMixture"]
 
 # n_components="auto": one piece per this many rows, at most this many pieces
-# (benchmarks/quality.py, 5,000 rows: 8 pieces gave a mean two-sample
-# accuracy of 0.536 over the seven toy sets, one map 0.605)
+# (benchmarks/quality.py; figures in docs/benchmarks.rst, "Sample quality")
 _AUTO_ROWS_PER_PIECE = 600
 _AUTO_MAX_PIECES = 8
 # a list of n_components: a fraction of the rows held out to compare the
@@ -105,11 +104,10 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
     separated pieces without putting samples in them, and a piece of a curved
     set (a spiral, a swiss roll) is closer to convex, where the assignment
     labeling gives a smooth map. They cost seams: each map blurs the edges of
-    its piece. In the quality benchmark (``benchmarks/quality.py``, 5,000
-    rows, seven toy sets), the default (8 pieces) gave a mean two-sample
-    accuracy of 0.536 against 0.605 for one map; one map stays better on
-    convex connected sets (uniform square: 0.513 against 0.533); see
-    :doc:`/disconnected`. With a list of candidates ``fit`` costs one fit per
+    its piece. In the quality benchmark (``benchmarks/quality.py``), the
+    default pieces beat one map on average, and one map stays better on
+    convex connected sets (:doc:`/benchmarks`, "Sample quality"; see
+    :doc:`/disconnected`). With a list of candidates ``fit`` costs one fit per
     candidate, and the kept model saw only 80% of the rows; the held-out
     classifier accuracy is a noisy judge on small data (a few hundred
     held-out rows).

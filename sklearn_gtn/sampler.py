@@ -44,8 +44,8 @@ _LABELINGS = ("algorithm1", "assignment")
 # batch_norm="auto" and patience="auto" resolve by labeling: the paper's
 # training with its labeling, and with the assignment labeling the training
 # that measured best in benchmarks/quality.py (no BatchNorm, no early
-# stopping, 60 epochs on all rows: mean C2ST 0.605 over the 7 toy sets,
-# against 0.628 with patience 20 and 0.669 with the paper's training)
+# stopping, 60 epochs on all rows; figures in docs/benchmarks.rst,
+# "Sample quality")
 _AUTO_TRAINING = {
     "algorithm1": {"batch_norm": True, "patience": 3},
     "assignment": {"batch_norm": False, "patience": None},
@@ -111,9 +111,7 @@ class GTNSampler(
         ``labeling="algorithm1"`` (the paper), ``None`` with ``"assignment"``:
         the validation MSE measures how well the network fits noisy labels,
         not how good its samples are, and it stopped training long before the
-        samples were best (moons, 5,000 rows: two-sample accuracy 0.683 with
-        patience 20, 0.621 after 60 epochs; mean over the seven toy sets of
-        ``benchmarks/quality.py`` 0.628 and 0.605).
+        samples were best (:doc:`/benchmarks`, "Sample quality").
         Ignored when ``validation_fraction=0``.
     validation_fraction : float or "auto", default="auto"
         Fraction of ``X`` held out, paired with its own normal draws (labeled
@@ -129,8 +127,8 @@ class GTNSampler(
         direction and radial order; it runs on the CPU. ``"algorithm1"`` is
         the paper's rule (:func:`sklearn_gtn.label_pairs`: direction first,
         norm only to break ties; fast on a GPU, but its samples form rings
-        and blobs: mean C2ST 0.824 over the 7 toy sets of
-        ``benchmarks/quality.py`` against 0.605). With the other parameters
+        and blobs, and a classifier tells them from the data more easily:
+        :doc:`/benchmarks`, "Sample quality"). With the other parameters
         left at their defaults, ``GTNSampler(labeling="algorithm1")`` is the
         paper's configuration (``batch_norm`` and ``patience`` follow it).
     standardize : bool, default=True
@@ -650,10 +648,9 @@ class GTNSampler(
         -----
         ``inverse_transform(transform(X))`` only approximates ``X``: both maps
         are regressions on the same pairs, and Algorithm 1's pairs are not a
-        smooth function. In the demo (``python -m sklearn_gtn demo``, 10,000
-        points, default network) the mean absolute round-trip error is 0.14
-        standard deviations on the swiss-roll parameter and 0.29 on the
-        uniform square, the same on training and on held-out points.
+        smooth function. The round-trip error is of the same size on training
+        and on held-out points; measure it on your data with
+        ``np.abs(gtn.inverse_transform(gtn.transform(X)) - X)``.
         """
         check_is_fitted(self)
         index = getattr(X, "index", None)
