@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sklearn_gtn import GTNMixture, GTNSampler, label_pairs
 from sklearn_gtn._modules import MLP
-from sklearn_gtn._runtime import _training_threads
+from sklearn_gtn._runtime import chunk_rows, training_threads
 from sklearn_gtn._utils import torch_threads as _torch_threads
 from sklearn_gtn.datasets import make_uniform_square
 
@@ -108,7 +108,7 @@ def main(argv=None):
     for _ in range(2):  # warm up both paths
         gtn.sample(n, random_state=0)
         bare_forward(module, n, 2, 0)
-    chunk = gtn._chunk_rows(module)
+    chunk = chunk_rows(module, "cpu")
     t_sample, t_bare, t_chunked = [], [], []
     for r in range(args.repeats):
         t_bare.append(_timed(bare_forward, module, n, 2, r))
@@ -168,7 +168,7 @@ def main(argv=None):
         Xv = Zv[label_pairs(Zv, Yv, device="cpu")]
         # train with the thread count GTNSampler picks for this network, so
         # the ratio measures the wrapper (skorch, callbacks), not threading
-        threads = _training_threads(torch.device("cpu"), bs, (50,) * 6, 2)
+        threads = training_threads("cpu", bs * 50 * 50)
         tic = time.perf_counter()
         with _torch_threads(threads):
             hand_written_fit(
