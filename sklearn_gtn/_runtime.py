@@ -293,10 +293,11 @@ def run_chunked(fn, inputs, *, device, precision, rows, serial=False, dtype=np.f
     return out
 
 
-def check_output_size(n_rows, row_values, *, name, value=None):
-    """Refuse a request whose float64 output exceeds this machine's memory.
+def check_output_size(n_rows, row_values, *, name, value=None, value_bytes=8):
+    """Refuse a request whose output exceeds this machine's memory.
 
-    ``n_rows * row_values`` float64 values are the output; ``name`` (and
+    ``n_rows * row_values`` values of ``value_bytes`` each (a float64 output,
+    plus what the request holds besides) are needed; ``name`` (and
     ``value``, default ``n_rows``) name the argument in the error.
     """
     value = n_rows if value is None else value
@@ -304,7 +305,7 @@ def check_output_size(n_rows, row_values, *, name, value=None):
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):  # not POSIX
         total = 1 << 50
-    need = 8 * int(n_rows) * max(1, int(row_values))
+    need = value_bytes * int(n_rows) * max(1, int(row_values))
     if need > total:
         raise ValueError(
             f"{name}={value!r} asks for {need / 2**30:.3g} GiB of output, more "

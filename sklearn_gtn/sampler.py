@@ -566,7 +566,10 @@ class GTNSampler(
         """
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, name="n_samples")
-        check_output_size(n_samples, self.n_features_in_, name="n_samples")
+        # the float32 codes (4 bytes a value) and the float64 samples (8)
+        check_output_size(
+            n_samples, self.n_features_in_, name="n_samples", value_bytes=12
+        )
         codes = self._draws(n_samples, random_state)
         return in_training_columns(self, self._decode(codes))
 

@@ -829,3 +829,13 @@ def test_set_output_pandas_for_transform(frame_model):
 def test_arrays_in_arrays_out(fitted):
     assert isinstance(fitted.sample(3, random_state=0), np.ndarray)
     assert fitted.get_feature_names_out().tolist() == ["x0", "x1"]
+
+
+def test_a_sample_larger_than_memory_is_refused_before_work(fitted, monkeypatch):
+    # D-12: sample(2**63) used to fail inside torch with a TypeError; any
+    # request whose codes and samples exceed the machine's memory is refused
+    # naming n_samples, before drawing anything
+    monkeypatch.setattr(torch, "randn", _raise_if_called)
+    for n in (2**63, 2**40):
+        with pytest.raises(ValueError, match=f"n_samples={n} asks for .* GiB"):
+            fitted.sample(n)
