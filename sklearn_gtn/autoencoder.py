@@ -30,6 +30,7 @@ from . import _accelerate
 from ._fitting import raise_if_interrupted, restore_on_failure
 from ._modules import ConvAutoencoderModule
 from ._precision import check_precision, inference_precision
+from ._registry import register
 from ._utils import check_positive_int, named_input_errors, resolve_device
 from ._version import __version__
 from ._versioning import SaveMixin, warn_if_other_version
@@ -40,6 +41,7 @@ __all__ = ["ConvAutoencoder"]
 _INFERENCE_BATCH = 4096
 
 
+@register("sklearn_gtn.ConvAutoencoder")
 class ConvAutoencoder(
     SaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._registry import register
 from ._utils import check_positive_int, is_auto
 from .metrics import c2st_accuracy, energy_scorer
 from .sampler import GTNSampler
@@ -40,6 +41,7 @@ def _clustered(mixture):
     return getattr(mixture, "clusterer_", None) is not None
 
 
+@register("sklearn_gtn.GTNMixture")
 class GTNMixture(BaseEstimator):
     """One GTN per class or cluster, sampled in proportion (Appendix C).
 

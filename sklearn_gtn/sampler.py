@@ -35,6 +35,7 @@ from ._batching import _TensorBatches
 from ._fitting import raise_if_interrupted, restore_on_failure
 from ._modules import MLP, n_batch_norm_layers
 from ._precision import check_precision, inference_precision
+from ._registry import register
 from ._runtime import (
     _CHUNK_BYTES_CPU,
     _CHUNK_ROWS_CUDA,
@@ -77,6 +78,7 @@ _AUTO_TRAINING = {
 _AUTO_VALIDATION_FRACTION = 0.1
 
 
+@register("sklearn_gtn.GTNSampler")
 class GTNSampler(
     SaveMixin,
     ClassNamePrefixFeaturesOutMixin,

@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pickle
+import re
 import struct
 import warnings
 import zipfile
@@ -19,6 +20,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 import sklearn_gtn
+import sklearn_gtn._registry as registry
 import sklearn_gtn._versioning as versioning_module
 import sklearn_gtn.persistence as persistence
 from sklearn_gtn import (
@@ -471,3 +473,77 @@ def test_tensor_member_interoperates_with_safetensors_package(fitted_gtn, tmp_pa
     blob = st.save({"a": np.arange(5.0), "b": np.ones((2, 3), dtype=np.float32)})
     back = persistence._read_safetensors(blob)
     assert_array_equal(back["b"][1], np.ones((2, 3), dtype=np.float32))
+
+
+# ------------------------------------------------------ registry and format keys
+_DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def test_file_from_version_one_loads_and_samples_the_same():
+    # written by the sklearn-gtn of 2026-12-04 (main at 6b3f5d3), whose keys
+    # named private module paths ("sklearn_gtn.sampler._TensorBatches")
+    path = os.path.join(_DATA, "pipeline_v1.gtn")
+    with zipfile.ZipFile(path) as zf:
+        assert b"sklearn_gtn.sampler._TensorBatches" in zf.read("metadata.json")
+    pipe = load(path)
+    assert type(pipe) is GenerativePipeline
+    X = np.load(os.path.join(_DATA, "fixture_input.npy"))
+    # same computation as when the file was written: float32 rounding only
+    np.testing.assert_allclose(
+        pipe.sample(8, random_state=3),
+        np.load(os.path.join(_DATA, "pipeline_v1_sample.npy")),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        pipe.transform(X),
+        np.load(os.path.join(_DATA, "pipeline_v1_transform.npy")),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+def test_format_keys_name_no_private_module(fitted_gtn, fitted_ae, tmp_path):
+    for name, est in [("gtn", fitted_gtn[0]), ("ae", fitted_ae[0])]:
+        save(est, tmp_path / name)
+        with zipfile.ZipFile(tmp_path / name) as zf:
+            text = zf.read("metadata.json").decode()
+        keys = re.findall(r'"__(?:estimator|class|module|net)__": "([^"]+)"', text)
+        assert keys
+        for key in keys:
+            assert "._" not in key, key
+
+
+def test_persistence_imports_no_estimator_module():
+    source = open(persistence.__file__).read()
+    imported = re.findall(r"^from \.(\w+) import|^from \. import (\w+)", source, re.M)
+    modules = {a or b for a, b in imported}
+    assert modules <= {
+        "_registry",
+        "_modules",
+        "_runtime",
+        "_utils",
+        "_version",
+        "_versioning",
+    }, modules
+    versioning = open(versioning_module.__file__).read()
+    assert "persistence" not in re.sub(r'""".*?"""|#.*', "", versioning, flags=re.S)
+
+
+def test_saving_through_the_method_uses_the_registry(fitted_gtn, tmp_path):
+    calls = []
+    real = registry._SAVER[0]
+    registry.install_saver(lambda est, path: calls.append((est, path)))
+    try:
+        fitted_gtn[0].save(tmp_path / "m.gtn")
+    finally:
+        registry.install_saver(real)
+    assert calls == [(fitted_gtn[0], tmp_path / "m.gtn")]
+
+
+def test_registry_refuses_a_taken_key():
+    with pytest.raises(ValueError, match="taken"):
+        registry.register("sklearn_gtn.GTNSampler")(type("Other", (), {}))
+    assert registry.lookup("sklearn_gtn._modules.MLP") is registry.lookup(
+        "sklearn_gtn.MLP"
+    )
