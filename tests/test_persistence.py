@@ -13,10 +13,25 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_array_equal
+from sklearn.base import BaseEstimator
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
 from sklearn.neighbors import KernelDensity
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    PowerTransformer,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
 from sklearn.utils.validation import check_is_fitted
 
 import sklearn_gtn
@@ -26,6 +41,7 @@ import sklearn_gtn.persistence as persistence
 from sklearn_gtn import (
     ConvAutoencoder,
     GenerativePipeline,
+    GTNMixture,
     GTNSampler,
     GTNVersionWarning,
     load,
@@ -547,3 +563,206 @@ def test_registry_refuses_a_taken_key():
     assert registry.lookup("sklearn_gtn._modules.MLP") is registry.lookup(
         "sklearn_gtn.MLP"
     )
+
+
+# ---------------------------------------------------- every estimator saves
+@registry.register("tests.DummyTabularEncoder")
+class _DummyTabularEncoder(BaseEstimator):
+    """Stands for a registered estimator whose fitted state is plain data."""
+
+    def __init__(self, columns=None, scaler=None):
+        self.columns = columns
+        self.scaler = scaler
+
+    def fit(self, X, y=None):
+        self.categories_ = [
+            np.array(["a", "b", None, np.nan], dtype=object),
+            np.array(["x", "yy"]),
+            np.array([1, 5, 9]),
+        ]
+        self.n_features_in_ = 3
+        self.name_ = "enc"
+        self.ratio_ = 0.25
+        self.fitted_ok_ = True
+        self.nothing_ = None
+        self.spans_ = {"a": slice(0, 4), "b": slice(4, 6, None)}
+        self.index_ = {0: "a", 2: ("b", 3), "c": [1.5, float("inf")]}
+        self.shape_ = (3, (4, 5))
+        self.matrix_ = np.arange(6.0).reshape(2, 3)
+        self.scaler_ = StandardScaler().fit([[0.0], [2.0]])
+        self.count_ = np.int64(7)
+        self._private = {"dtype": np.dtype("float32"), "kind": np.float64}
+        return self
+
+
+def _same(a, b):
+    """Equal values and types, arrays included (NaN equal to NaN)."""
+    if isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+        for x, y in zip(a.ravel().tolist(), b.ravel().tolist(), strict=True):
+            _same(x, y)
+        return
+    if isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b)
+        return
+    if isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+        return
+    if isinstance(a, dict):
+        assert type(b) is dict and list(a) == list(b)
+        for k in a:
+            _same(a[k], b[k])
+        return
+    if isinstance(a, BaseEstimator):
+        assert type(a) is type(b)
+        _same(vars(a), vars(b))
+        return
+    assert type(a) is type(b) and a == b, (a, b)
+
+
+def test_registered_estimator_with_plain_fitted_state_round_trips(tmp_path):
+    enc = _DummyTabularEncoder(columns=["a", "b"], scaler=StandardScaler()).fit(None)
+    save(enc, tmp_path / "enc.gtn")
+    again = load(tmp_path / "enc.gtn")
+    assert type(again) is _DummyTabularEncoder
+    _same(vars(enc), vars(again))
+
+
+def _tabular_frame():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    return pd.DataFrame(
+        {
+            "a": rng.normal(size=80),
+            "b": rng.choice(["x", "y", None], size=80),
+            "c": rng.randint(0, 3, 80),
+            "d": rng.lognormal(size=80),
+        }
+    )
+
+
+def _sklearn_cases():
+    df = _tabular_frame()
+    X = df[["a", "d"]].to_numpy()
+    return [
+        (StandardScaler(), X),
+        (MinMaxScaler(), X),
+        (MaxAbsScaler(), X),
+        (RobustScaler(), X),
+        (QuantileTransformer(n_quantiles=20), X),
+        (PowerTransformer(), X),
+        (
+            OneHotEncoder(
+                handle_unknown="infrequent_if_exist",
+                min_frequency=5,
+                sparse_output=False,
+            ),
+            df[["b", "c"]],
+        ),
+        (
+            OrdinalEncoder(
+                handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float32
+            ),
+            df[["b", "c"]],
+        ),
+        (PCA(1), X),
+        (KMeans(2, n_init=2, random_state=0), X),
+        (SimpleImputer(strategy="most_frequent"), df[["b"]]),
+        (SimpleImputer(), np.where(X > 1, np.nan, X)),
+        (
+            ColumnTransformer(
+                [
+                    ("num", StandardScaler(), ["a"]),
+                    ("cat", OneHotEncoder(sparse_output=False), ["b"]),
+                ],
+                remainder="passthrough",
+            ),
+            df,
+        ),
+        (
+            Pipeline([("impute", SimpleImputer()), ("scale", RobustScaler())]),
+            np.where(X > 1, np.nan, X),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "est, data",
+    _sklearn_cases(),
+    ids=lambda v: type(v).__name__ if hasattr(v, "fit") else "",
+)
+def test_sklearn_transformer_round_trip_transforms_the_same(est, data, tmp_path):
+    est.fit(data)
+    save(est, tmp_path / "t.gtn")
+    again = load(tmp_path / "t.gtn")
+    assert type(again) is type(est)
+    assert again.get_params(deep=False).keys() == est.get_params(deep=False).keys()
+    if hasattr(est, "transform"):
+        out, back = est.transform(data), again.transform(data)
+    else:
+        out, back = est.predict(data), again.predict(data)
+    if out.dtype == object:
+        assert_array_equal(back, out)
+    else:  # copies may differ in memory layout: BLAS rounding only
+        np.testing.assert_allclose(back, out, rtol=1e-12, atol=1e-12)
+        assert back.dtype == out.dtype
+    try:
+        inverse = est.inverse_transform(out)
+    except (AttributeError, ValueError):  # not invertible (SimpleImputer)
+        return
+    back = again.inverse_transform(out)
+    if np.asarray(inverse).dtype == object:
+        _same(np.asarray(back), np.asarray(inverse))
+    else:
+        np.testing.assert_allclose(back, inverse, rtol=1e-12, atol=1e-12)
+
+
+def test_tabular_generative_pipeline_round_trip(tmp_path):
+    df = _tabular_frame()
+    ct = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["a", "d"]),
+            ("cat", OneHotEncoder(sparse_output=False), ["b"]),
+        ]
+    )
+    pipe = make_generative_pipeline(ct, _gtn(hidden_layer_sizes=(4,))).fit(df)
+    save(pipe, tmp_path / "tab.gtn")
+    again = load(tmp_path / "tab.gtn")
+    assert_array_equal(again.transform(df), pipe.transform(df))
+    assert_array_equal(
+        again[-1].sample(5, random_state=0), pipe[-1].sample(5, random_state=0)
+    )
+
+
+@pytest.mark.parametrize("with_labels", [False, True])
+def test_gtn_mixture_round_trip_samples_the_same(with_labels, tmp_path):
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(-4, 1, (60, 2)), rng.normal(4, 1, (60, 2))]
+    y = np.array(["left", "right"]).repeat(60) if with_labels else None
+    mix = GTNMixture(_gtn(hidden_layer_sizes=(4,)), n_components=2, random_state=0).fit(
+        X, y
+    )
+    save(mix, tmp_path / "mix.gtn")
+    again = load(tmp_path / "mix.gtn")
+    assert type(again) is GTNMixture
+    assert_array_equal(again.classes_, mix.classes_)
+    assert_array_equal(again.sample(9, random_state=1), mix.sample(9, random_state=1))
+    if with_labels:
+        assert_array_equal(
+            again.sample(3, random_state=1, y="right"),
+            mix.sample(3, random_state=1, y="right"),
+        )
+    else:
+        assert_array_equal(again.predict(X), mix.predict(X))
+    unfitted = GTNMixture(n_components=[2, 3])
+    save(unfitted, tmp_path / "u.gtn")
+    assert load(tmp_path / "u.gtn").get_params() == unfitted.get_params()
+
+
+def test_function_transformer_with_code_is_refused(tmp_path):
+    with pytest.raises(TypeError, match="FunctionTransformer.*cannot save"):
+        save(FunctionTransformer(np.log1p), tmp_path / "f.gtn")
+    save(FunctionTransformer(), tmp_path / "f.gtn")  # the identity runs no code
+    assert type(load(tmp_path / "f.gtn")) is FunctionTransformer
