@@ -1398,7 +1398,7 @@ def _parse(f, path):
     """The tensors, the estimator tree and the version that saved it."""
     meta_raw, tensor_raw, size = _read_archive(f, path)
     budget = _Budget(size)
-    metadata = _parse_json(bytes(meta_raw), "metadata.json", budget)
+    metadata = _parse_json(meta_raw, "metadata.json", budget)
     del meta_raw
     if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT_NAME:
         raise ValueError(f"{path!r} is not an sklearn-gtn model file.")

@@ -6,6 +6,9 @@ import os
 import pickle
 import re
 import struct
+import subprocess
+import sys
+import tracemalloc
 import warnings
 import zipfile
 
@@ -766,3 +769,142 @@ def test_function_transformer_with_code_is_refused(tmp_path):
         save(FunctionTransformer(np.log1p), tmp_path / "f.gtn")
     save(FunctionTransformer(), tmp_path / "f.gtn")  # the identity runs no code
     assert type(load(tmp_path / "f.gtn")) is FunctionTransformer
+
+
+# ------------------------------------------- crafted files: bounded and refused
+def _zip(path, metadata, tensors):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("metadata.json", metadata)
+        zf.writestr("tensors.safetensors", tensors)
+
+
+def _traced_peak(function):
+    """Peak bytes allocated through Python and NumPy while ``function`` runs."""
+    tracemalloc.start()
+    try:
+        function()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def _refused_peak(path, match):
+    def attempt():
+        with pytest.raises(ValueError, match=match):
+            load(path)
+
+    return _traced_peak(attempt)
+
+
+def test_tensor_entries_sharing_one_range_are_refused_cheaply(fitted_gtn, tmp_path):
+    # the attack's D-1 file: 300 entries over one 8 MB range cost 2.8 GB
+    path = tmp_path / "shared.gtn"
+    save(fitted_gtn[0], path)
+    with zipfile.ZipFile(path) as zf:
+        meta = zf.read("metadata.json")
+    n = 2 * 2**20  # float32 values: 8 MB
+    header = {
+        f"t{i}": {"dtype": "F32", "shape": [n], "data_offsets": [0, 4 * n]}
+        for i in range(300)
+    }
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    _zip(path, meta, struct.pack("<Q", len(raw)) + raw + bytes(4 * n))
+    size = os.path.getsize(path)
+    assert size > 8 * 10**6
+    peak = _refused_peak(path, "gaps or overlaps")
+    assert peak < 1.5 * size, (peak, size)  # measured: about 1.0x
+
+
+def test_tensor_sizes_beyond_the_file_are_refused_before_allocating(tmp_path):
+    # one entry claims 8 GB; the member holds 8 MB
+    meta = json.dumps(
+        {
+            "format": "sklearn-gtn",
+            "format_version": 1,
+            "estimator": {
+                "__estimator__": "sklearn.preprocessing.StandardScaler",
+                "params": {},
+                "attributes": {"mean_": {"__array__": "t0"}},
+            },
+        }
+    )
+    n = 2 * 2**20
+    header = json.dumps(
+        {"t0": {"dtype": "F32", "shape": [n * 1000], "data_offsets": [0, 4 * n * 1000]}}
+    ).encode()
+    path = tmp_path / "big.gtn"
+    _zip(path, meta, struct.pack("<Q", len(header)) + header + bytes(4 * n))
+    peak = _refused_peak(path, "out of bounds")
+    assert peak < 1.5 * os.path.getsize(path), peak
+
+
+def test_json_bomb_is_refused_before_parsing(fitted_gtn, tmp_path):
+    path = tmp_path / "bomb.gtn"
+    save(fitted_gtn[0], path)
+    bomb = b'{"format": "sklearn-gtn", "x": [' + b"[]," * (3 * 2**20) + b"[]]}"
+    _rewrite(path, members={"metadata.json": bomb})
+    size = os.path.getsize(path)
+    # json.loads of it would take about 200 MB
+    peak = _refused_peak(path, "too large to parse safely")
+    assert peak < 1.5 * size, (peak, size)
+
+
+_RSS_SCRIPT = """
+import resource, sys, warnings
+sys.path.insert(0, {root!r})
+import sklearn_gtn
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    sklearn_gtn.load({path!r})
+except ValueError as exc:
+    print("refused:", exc)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("grew_kb", after - before)
+"""
+
+
+@pytest.mark.slow  # a fresh process imports torch: about 5-10 s
+def test_module_arguments_are_checked_before_building(fitted_gtn, tmp_path):
+    # a 10 KB file asking for hidden layers of 12000 units: building the
+    # network first cost 1.5 GB; the arguments are now checked against the
+    # stored weights on the meta device
+    path = tmp_path / "wide.gtn"
+    save(fitted_gtn[0], path)
+
+    def widen(meta):
+        params = meta["estimator"]["attributes"]["net_"]["params"]
+        params["module__hidden_layer_sizes"] = {"__tuple__": [12000] * 3}
+
+    _rewrite(path, widen)
+    assert os.path.getsize(path) < 50_000
+    with pytest.raises(ValueError, match="do not match the stored weights"):
+        load(path)
+    # torch's allocations are not traced by tracemalloc: measure the peak
+    # resident size of a fresh process instead
+    root = os.path.dirname(os.path.dirname(sklearn_gtn.__file__))
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT.format(root=root, path=str(path))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert "refused:" in out.stdout, out.stdout + out.stderr
+    grew_kb = int(out.stdout.split("grew_kb")[1])
+    assert grew_kb < 100 * 1024, grew_kb  # 12000^2 float32 weights alone: 576 MB
+
+
+def test_mismatched_module_arguments_are_refused(fitted_ae, tmp_path):
+    path = tmp_path / "ae.gtn"
+    save(fitted_ae[0], path)
+
+    def taller(meta):
+        meta["estimator"]["attributes"]["module_"]["kwargs"]["__dict__"]["height"] = (
+            4000
+        )
+
+    _rewrite(path, taller)
+    with pytest.raises(ValueError, match="do not match the stored weights"):
+        load(path)
