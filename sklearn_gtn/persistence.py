@@ -205,7 +205,9 @@ def _estimator_key(cls):
 
 
 def _estimator_class(key):
-    cls = _registry.lookup(key) if isinstance(key, str) else None
+    if not isinstance(key, str):
+        return None
+    cls = _registry.lookup(key)
     if cls is not None and issubclass(cls, BaseEstimator):
         return cls
     return _THIRD_PARTY_ESTIMATORS.get(key)
@@ -223,7 +225,9 @@ def _class_key(cls):
 
 
 def _class_for(key):
-    cls = _registry.lookup(key) if isinstance(key, str) else None
+    if not isinstance(key, str):
+        return None
+    cls = _registry.lookup(key)
     if cls is not None and not issubclass(cls, BaseEstimator):
         return cls
     return _THIRD_PARTY_CLASSES.get(key)

@@ -908,3 +908,138 @@ def test_mismatched_module_arguments_are_refused(fitted_ae, tmp_path):
     _rewrite(path, taller)
     with pytest.raises(ValueError, match="do not match the stored weights"):
         load(path)
+
+
+# ------------------------------------------------ load raises only ValueError
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        # shadows a method: loaded, then sample failed (D-5)
+        (lambda m: m["estimator"]["attributes"].update({"_run": 1}), "_run"),
+        (lambda m: m["estimator"]["attributes"].update({"sample": 1}), "sample"),
+        (lambda m: m["estimator"]["attributes"].update({"n_features_in": 1}), "n_fe"),
+        # numbers NumPy or torch cannot hold (OverflowError before)
+        (
+            lambda m: m["estimator"]["attributes"].update(
+                {"x_": {"__scalar__": "<i1", "value": 10**6}}
+            ),
+            "corrupt",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"]["net_"]["params"].update(
+                {"module__n_features_in": 10**30}
+            ),
+            "cannot be built|do not match",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"]["net_"]["params"].update(
+                {"device": "cuda:x"}
+            ),
+            "device",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"]["net_"].update({"state": []}),
+            "malformed",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"].update(
+                {"x_": {"__objects__": [1, 2], "shape": [3]}}
+            ),
+            "shape",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"].update(
+                {"x_": {"__mapping__": [[[1], 2]]}}
+            ),
+            "mapping key",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"].update(
+                {"x_": {"__type__": "os.system"}}
+            ),
+            "not allowed",
+        ),
+        (
+            lambda m: m["estimator"]["attributes"].update({"x_": {"__dtype__": "V8"}}),
+            "dtype",
+        ),
+        (lambda m: m["estimator"].update({"__estimator__": ["list"]}), "not an estim"),
+    ],
+)
+def test_crafted_values_give_value_error(fitted_gtn, tmp_path, edit, match):
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    _rewrite(path, edit)
+    with pytest.raises(ValueError, match=match):
+        load(path)
+
+
+def test_load_opens_the_file_once(fitted_gtn, tmp_path, monkeypatch):
+    # a second open could see another process's newer file (D-5)
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    opened = []
+    real_open = io.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    load(path)
+    assert [os.fspath(p) for p in opened] == [str(path)]
+
+
+def test_missing_file_is_an_os_error_not_value_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.gtn")
+
+
+def test_keyboard_interrupt_is_not_turned_into_value_error(
+    fitted_gtn, tmp_path, monkeypatch
+):
+    save(fitted_gtn[0], tmp_path / "m.gtn")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(persistence, "_read_safetensors", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load(tmp_path / "m.gtn")
+    monkeypatch.setattr(persistence, "_read_safetensors", lambda *a, **k: 1 / 0)
+    with pytest.raises(ValueError, match="ZeroDivisionError"):
+        load(tmp_path / "m.gtn")
+
+
+def test_flipped_and_truncated_bytes_load_correctly_or_give_value_error(tmp_path):
+    # seeded fuzzing of a small valid file: each outcome is a ValueError or
+    # a model that samples as the original does
+    source = os.path.join(_DATA, "pipeline_v1.gtn")
+    data = open(source, "rb").read()
+    reference = load(source).sample(4, random_state=0)
+    rng = np.random.RandomState(0)
+    path = tmp_path / "fuzz.gtn"
+    outcomes = {"loaded": 0, "refused": 0}
+    for trial in range(300):
+        blob = bytearray(data)
+        kind = trial % 3
+        if kind == 0:  # flip a few bytes
+            for at in rng.randint(len(blob), size=rng.randint(1, 4)):
+                blob[at] ^= rng.randint(1, 256)
+        elif kind == 1:  # truncate
+            blob = blob[: rng.randint(len(blob))]
+        else:  # overwrite a run of bytes
+            at = rng.randint(len(blob))
+            blob[at : at + 8] = rng.bytes(8)
+        path.write_bytes(bytes(blob))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = load(path)
+        except ValueError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["loaded"] += 1  # e.g. a flipped timestamp in the zip headers
+        assert_array_equal(model.sample(4, random_state=0), reference)
+    assert outcomes["refused"] > 200, outcomes
