@@ -1043,3 +1043,43 @@ def test_flipped_and_truncated_bytes_load_correctly_or_give_value_error(tmp_path
         outcomes["loaded"] += 1  # e.g. a flipped timestamp in the zip headers
         assert_array_equal(model.sample(4, random_state=0), reference)
     assert outcomes["refused"] > 200, outcomes
+
+
+# ------------------------------------------------------------ atomic writes
+def test_save_works_for_a_250_character_file_name(fitted_gtn, tmp_path, monkeypatch):
+    # the temporary name was longer than the final one (D-8)
+    temporary = []
+    real_replace = os.replace
+
+    def recording_replace(src, dst):
+        temporary.append(os.path.basename(src))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(persistence.os, "replace", recording_replace)
+    path = tmp_path / ("m" * 246 + ".gtn")
+    save(fitted_gtn[0], path)
+    assert os.listdir(tmp_path) == [path.name]
+    assert load(path).get_params() == fitted_gtn[0].get_params()
+    assert len(temporary[0]) <= 16 and temporary[0].startswith(".gtn")
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, MemoryError, OSError])
+def test_interrupted_save_leaves_no_temporary_file(
+    error, fitted_gtn, tmp_path, monkeypatch
+):
+    # D-9: whatever ends the write, the temporary file goes
+    path = tmp_path / "model.gtn"
+    save(fitted_gtn[0], path)
+    os.chmod(path, 0o600)
+    before = path.read_bytes()
+
+    def interrupted(fileobj, tensors):
+        fileobj.write(b"\0" * 100)
+        raise error
+
+    monkeypatch.setattr(persistence, "_write_safetensors", interrupted)
+    with pytest.raises(error):
+        save(fitted_gtn[0], path)
+    assert os.listdir(tmp_path) == ["model.gtn"]
+    assert path.read_bytes() == before
+    assert os.stat(path).st_mode & 0o777 == 0o600
