@@ -1083,3 +1083,36 @@ def test_interrupted_save_leaves_no_temporary_file(
     assert os.listdir(tmp_path) == ["model.gtn"]
     assert path.read_bytes() == before
     assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+_UNPICKLE_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+import joblib, numpy as np
+model = joblib.load({path!r})
+print("max", np.abs(model.sample(5, random_state=0) - np.load({ref!r})).max())
+"""
+
+
+@pytest.mark.slow  # a fresh process imports torch: about 5-10 s
+def test_joblib_pickle_loads_in_a_fresh_process(fitted_gtn, tmp_path):
+    # skorch before 1.2 unpickled nets with torch.load, whose default became
+    # weights_only=True in torch 2.6 and refuses sklearn_gtn's MLP; skorch
+    # 1.2+ unpickles with pickle and uses torch.load for tensors only
+    joblib = pytest.importorskip("joblib")
+    gtn = fitted_gtn[0]
+    joblib.dump(gtn, tmp_path / "gtn.joblib")
+    np.save(tmp_path / "ref.npy", gtn.sample(5, random_state=0))
+    root = os.path.dirname(os.path.dirname(sklearn_gtn.__file__))
+    script = _UNPICKLE_SCRIPT.format(
+        root=root, path=str(tmp_path / "gtn.joblib"), ref=str(tmp_path / "ref.npy")
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.split("max")[1]) < 1e-6
