@@ -475,6 +475,14 @@ class _Budget:
             )
         self.left -= cost
 
+    def charge(self, nbytes, what):
+        """Spend ``nbytes`` on something built from the parsed JSON."""
+        if nbytes > self.left:
+            raise ValueError(
+                f"{what} would take {nbytes} bytes (corrupt or crafted file)."
+            )
+        self.left -= nbytes
+
 
 def _parse_json(raw, what, budget=None):
     def refuse_constant(name):
@@ -731,9 +739,11 @@ def _hashable(key):
 class _Decoder:
     """Rebuilds values from the JSON tree; ``device`` maps stored devices."""
 
-    def __init__(self, tensors, device):
+    def __init__(self, tensors, device, budget=None):
         self.tensors = tensors
         self.device = device
+        self.budget = _Budget(0) if budget is None else budget
+        self.taken = set()
 
     def target(self, stored):
         """The device to put something on that was saved on ``stored``."""
@@ -750,6 +760,11 @@ class _Decoder:
     def _take(self, ref):
         if not isinstance(ref, str) or ref not in self.tensors:
             raise ValueError(f"reference to a missing tensor {ref!r}.")
+        # each tensor is used once (save never shares one): otherwise a
+        # small file could ask for many copies of one large tensor
+        if ref in self.taken:
+            raise ValueError(f"tensor {ref!r} is referenced twice.")
+        self.taken.add(ref)
         return self.tensors[ref]
 
     def array(self, ref):
@@ -900,6 +915,9 @@ class _Decoder:
             out = np.empty(len(items), dtype=object)
             out[:] = items
         else:
+            # a str array pads every item to the longest: charge its size
+            longest = max(map(len, items), default=0)
+            self.budget.charge(4 * longest * len(items), "a string array")
             out = np.array(items, dtype=str)
         return out.reshape(shape)
 
@@ -915,8 +933,9 @@ class _Decoder:
             raise ValueError(f"{what}: the arguments do not fit the stored weights.")
         stored = {}
         for key, ref in refs.items():
-            code, arr = self._take(ref)
-            stored[key] = tuple(arr.shape)
+            if not isinstance(ref, str) or ref not in self.tensors:
+                raise ValueError(f"{what}: reference to a missing tensor {ref!r}.")
+            stored[key] = tuple(self.tensors[ref][1].shape)
         try:
             expected = _meta_shapes(cls, kwargs)
         except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
@@ -1387,9 +1406,9 @@ def load(path, *, device=None):
     # content, the only error is a ValueError
     with open(path, "rb") as f:
         try:
-            tensors, tree, saved = _parse(f, path)
+            tensors, tree, saved, budget = _parse(f, path)
             warn_if_other_version(saved, what="model", how="saved", stacklevel=2)
-            return _Decoder(tensors, target).value(tree)
+            return _Decoder(tensors, target, budget).value(tree)
         except (ValueError, MemoryError, Warning):
             raise
         except Exception as exc:  # a corrupt file can break any parser
@@ -1399,7 +1418,8 @@ def load(path, *, device=None):
 
 
 def _parse(f, path):
-    """The tensors, the estimator tree and the version that saved it."""
+    """The tensors, the estimator tree, the version that saved it and what
+    is left of the parsing budget."""
     meta_raw, tensor_raw, size = _read_archive(f, path)
     budget = _Budget(size)
     metadata = _parse_json(meta_raw, "metadata.json", budget)
@@ -1418,4 +1438,4 @@ def _parse(f, path):
     tensors = _read_safetensors(tensor_raw, json_budget=budget)
     versions = metadata.get("versions")
     saved = versions.get("sklearn_gtn") if isinstance(versions, dict) else None
-    return tensors, tree, saved
+    return tensors, tree, saved, budget

@@ -1116,3 +1116,27 @@ def test_joblib_pickle_loads_in_a_fresh_process(fitted_gtn, tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.split("max")[1]) < 1e-6
+
+
+def test_one_tensor_referenced_many_times_is_refused(fitted_gtn, tmp_path):
+    # each reference copied the tensor: 1,000 references, 1,000 copies
+    path = tmp_path / "refs.gtn"
+    save(fitted_gtn[0], path)
+
+    def repeat(meta):
+        ref = meta["estimator"]["attributes"]["mean_"]
+        meta["estimator"]["attributes"]["many_"] = [ref] * 1000
+
+    _rewrite(path, repeat)
+    with pytest.raises(ValueError, match="referenced twice"):
+        load(path)
+
+
+def test_padded_string_array_bomb_is_refused(fitted_gtn, tmp_path):
+    # one long string pads every item of a str array: 4 TB from 4 MB
+    path = tmp_path / "strings.gtn"
+    save(fitted_gtn[0], path)
+    bomb = {"__strings__": ["x" * 10**6] + [""] * 10**6, "dtype": "<U1"}
+    _rewrite(path, lambda m: m["estimator"]["attributes"].update({"names_": bomb}))
+    peak = _refused_peak(path, "string array would take")
+    assert peak < 10 * os.path.getsize(path), peak
