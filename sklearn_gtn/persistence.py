@@ -159,6 +159,20 @@ _NET_SKIPPED = (
 # the model: stored as None, so a loaded model trains in one process.
 _RUNTIME_PARAMS = ("accelerator",)
 
+
+def _effective_threads():
+    try:  # what KMeans.fit itself uses
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        return int(_openmp_effective_n_threads())
+    except (ImportError, AttributeError):  # pragma: no cover - moved
+        return os.cpu_count() or 1
+
+
+# Fitted attributes that describe the machine, not the model: not stored,
+# set from this machine on load (a file cannot ask for 10^6 threads).
+_MACHINE_ATTRIBUTES = {KMeans: {"_n_threads": _effective_threads}}
+
 # Type objects that may be parameter values (``OneHotEncoder(dtype=...)``).
 _TYPES = {
     f"{cls.__module__}.{cls.__name__}": cls
@@ -379,8 +393,10 @@ def _read_safetensors(buf, *, json_budget=None):
     (n,) = struct.unpack("<Q", bytes(buf[:8]))
     if n > min(len(buf) - 8, _MAX_HEADER_BYTES):
         raise ValueError("the tensor data is truncated or corrupt (header length).")
+    if json_budget is not None:  # before copying the header out
+        json_budget.spend(buf, "the tensor header", 8, 8 + n)
     raw = bytes(memoryview(buf)[8 : 8 + n])
-    header = _parse_json(raw, "the tensor header", json_budget)
+    header = _parse_json(raw, "the tensor header")
     del raw
     if not isinstance(header, dict):
         raise ValueError("the tensor header is not a JSON object.")
@@ -443,7 +459,7 @@ def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _json_cost(raw):
+def _json_cost(raw, start=0, end=None):
     """An upper bound on the bytes of Python objects ``json.loads(raw)`` makes.
 
     Counts bytes, not tokens: brackets, separators and quotes inside strings
@@ -451,12 +467,17 @@ def _json_cost(raw):
     first resize) 240 bytes, a list 64, an element or dict entry 48 (its
     slot and a float or int), a string 50 plus its text.
     """
+    end = len(raw) if end is None else end
+
+    def count(token):
+        return raw.count(token, start, end)
+
     return (
-        240 * raw.count(b"{")
-        + 64 * raw.count(b"[")
-        + 48 * (raw.count(b",") + raw.count(b":") + 1)
-        + 25 * raw.count(b'"')
-        + len(raw)
+        240 * count(b"{")
+        + 64 * count(b"[")
+        + 48 * (count(b",") + count(b":") + 1)
+        + 25 * count(b'"')
+        + (end - start)
     )
 
 
@@ -466,8 +487,8 @@ class _Budget:
     def __init__(self, file_size):
         self.left = max(int(file_size), _JSON_BUDGET)
 
-    def spend(self, raw, what):
-        cost = _json_cost(raw)
+    def spend(self, raw, what, start=0, end=None):
+        cost = _json_cost(raw, start, end)
         if cost > self.left:
             raise ValueError(
                 f"{what} is too large to parse safely (its parsed form could "
@@ -687,7 +708,10 @@ class _Encoder:
                 f"{where}: a FunctionTransformer with a func or inverse_func runs "
                 "code, which sklearn-gtn cannot save (only the identity)."
             )
-        attributes = {k: v for k, v in vars(est).items() if k not in params}
+        machine = _MACHINE_ATTRIBUTES.get(cls, {})
+        attributes = {
+            k: v for k, v in vars(est).items() if k not in params and k not in machine
+        }
         for key in attributes:
             if not _attribute_allowed(cls, key, params):
                 raise TypeError(
@@ -1034,8 +1058,9 @@ class _Decoder:
                 f"{name} has no parameter(s) {unknown}; the file was written by "
                 "another version of the estimator."
             )
+        machine = _MACHINE_ATTRIBUTES.get(cls, {})
         for key in v["attributes"]:
-            if not _attribute_allowed(cls, key, known):
+            if key in machine or not _attribute_allowed(cls, key, known):
                 raise ValueError(f"{name}: attribute name {key!r} is not allowed.")
         params = {k: self.value(x) for k, x in v["params"].items()}
         if issubclass(cls, Pipeline) and params.get("memory") is not None:
@@ -1051,6 +1076,9 @@ class _Decoder:
                 where = self.target(value)
                 value = where if isinstance(value, torch.device) else str(where)
             setattr(est, key, value)
+        if v["attributes"]:  # fitted: what the machine decides
+            for key, current in _MACHINE_ATTRIBUTES.get(cls, {}).items():
+                setattr(est, key, current())
         module = getattr(est, "module_", None)
         if isinstance(module, torch.nn.Module) and hasattr(est, "device_"):
             module.to(est.device_)

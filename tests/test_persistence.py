@@ -1140,3 +1140,18 @@ def test_padded_string_array_bomb_is_refused(fitted_gtn, tmp_path):
     _rewrite(path, lambda m: m["estimator"]["attributes"].update({"names_": bomb}))
     peak = _refused_peak(path, "string array would take")
     assert peak < 10 * os.path.getsize(path), peak
+
+
+def test_kmeans_thread_count_comes_from_this_machine(tmp_path):
+    km = KMeans(2, n_init=1, random_state=0).fit(np.random.RandomState(0).rand(20, 2))
+    save(km, tmp_path / "k.gtn")
+    with zipfile.ZipFile(tmp_path / "k.gtn") as zf:
+        assert b"_n_threads" not in zf.read("metadata.json")
+    again = load(tmp_path / "k.gtn")
+    assert again._n_threads == km._n_threads  # same machine
+    _rewrite(
+        tmp_path / "k.gtn",
+        lambda m: m["estimator"]["attributes"].update({"_n_threads": 10**6}),
+    )
+    with pytest.raises(ValueError, match="_n_threads"):
+        load(tmp_path / "k.gtn")
