@@ -1009,6 +1009,11 @@ class _Decoder:
         }
         if not isinstance(params["device"], str):
             raise ValueError("malformed skorch net parameters.")
+        for key, value in params.items():
+            if isinstance(value, type) and not _net_class_allowed(key, value):
+                raise ValueError(
+                    f"{v['__net__']}: {value.__name__} is not allowed as {key}."
+                )
         params["device"] = str(self.target(params["device"]))
         if params.get("optimizer__fused") and not _fused_adam(
             torch.device(params["device"]).type
@@ -1083,6 +1088,22 @@ class _Decoder:
         if isinstance(module, torch.nn.Module) and hasattr(est, "device_"):
             module.to(est.device_)
         return est
+
+
+def _net_class_allowed(key, cls):
+    """Whether a class may be the skorch parameter ``key`` (each role its
+    own kind: a file cannot make skorch build a network as its loss)."""
+    if key == "module":
+        return cls in _MODULE_KWARGS
+    if key == "criterion":
+        return issubclass(cls, torch.nn.modules.loss._Loss)
+    if key == "optimizer":
+        return issubclass(cls, torch.optim.Optimizer)
+    if key == "dataset":
+        return issubclass(cls, Dataset)
+    if key in ("iterator_train", "iterator_valid"):
+        return not issubclass(cls, (torch.nn.Module, torch.optim.Optimizer))
+    return False
 
 
 def _as_list(v):

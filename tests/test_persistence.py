@@ -1155,3 +1155,21 @@ def test_kmeans_thread_count_comes_from_this_machine(tmp_path):
     )
     with pytest.raises(ValueError, match="_n_threads"):
         load(tmp_path / "k.gtn")
+
+
+def test_a_network_class_as_the_loss_is_refused(fitted_gtn, tmp_path):
+    # skorch would build the "criterion" with the file's arguments before
+    # any weight is checked
+    path = tmp_path / "crit.gtn"
+    save(fitted_gtn[0], path)
+
+    def mlp_loss(meta):
+        params = meta["estimator"]["attributes"]["net_"]["params"]
+        params["criterion"] = {"__class__": "sklearn_gtn.MLP"}
+        params["criterion__n_features_in"] = 12000
+        params["criterion__n_features_out"] = 12000
+        params["criterion__hidden_layer_sizes"] = {"__tuple__": [12000] * 3}
+
+    _rewrite(path, mlp_loss)
+    with pytest.raises(ValueError, match="MLP is not allowed as criterion"):
+        load(path)
