@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import torch
 
+from ._registry import register
+
 __all__ = ["_TensorBatches"]
 
 
+@register("sklearn_gtn.TensorBatches", aliases=("sklearn_gtn.sampler._TensorBatches",))
 class _TensorBatches:
     """Minibatches of a skorch ``Dataset`` of tensors, by slicing (no collate).
 

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._registry import register
+
 __all__ = ["MLP", "ConvEncoder", "ConvDecoder", "ConvAutoencoderModule", "padded_size"]
 
 
@@ -41,6 +43,7 @@ def n_batch_norm_layers(batch_norm: bool | int, n_hidden: int) -> int:
     return int(batch_norm)
 
 
+@register("sklearn_gtn.MLP", aliases=("sklearn_gtn._modules.MLP",))
 class MLP(nn.Module):
     """Feed-forward network ``h_hat``: Linear, LeakyReLU, optional BatchNorm1d.
 
@@ -214,6 +217,10 @@ class ConvDecoder(nn.Module):
         return x[:, :, : self.height, : self.width]
 
 
+@register(
+    "sklearn_gtn.ConvAutoencoderModule",
+    aliases=("sklearn_gtn._modules.ConvAutoencoderModule",),
+)
 class ConvAutoencoderModule(nn.Module):
     """Encoder followed by decoder; ``forward`` returns the reconstruction.
 

@@ -5,17 +5,25 @@ a stable format key that does not depend on module paths, so a private class
 can move without breaking saved files. ``persistence`` reads the registry; it
 never imports the estimators' modules, and this module imports nothing from
 the package.
+
+The registry also holds the one function that writes model files:
+``persistence`` installs it when imported (``sklearn_gtn/__init__.py``
+imports it), and the estimators' ``save`` method calls it through
+:func:`save`, so no estimator imports ``persistence`` and the two modules
+do not import each other.
 """
 
 from __future__ import annotations
 
-__all__ = ["register", "registered", "lookup", "key_of"]
+__all__ = ["register", "registered", "lookup", "key_of", "install_saver", "save"]
 
 # format key -> class, and class -> format key
 _BY_KEY: dict[str, type] = {}
 _BY_CLASS: dict[type, str] = {}
 # keys written by earlier versions -> current key (files keep loading)
 _ALIASES: dict[str, str] = {}
+# the function that writes a model file (installed by ``persistence``)
+_SAVER: list = []
 
 
 def register(key: str, *, aliases: tuple[str, ...] = ()):
@@ -25,9 +33,10 @@ def register(key: str, *, aliases: tuple[str, ...] = ()):
     """
 
     def decorate(cls):
-        known = _BY_KEY.get(key)
-        if known is not None and known is not cls:
-            raise ValueError(f"format key {key!r} is taken by {known!r}.")
+        for name in (key, *aliases):
+            known = lookup(name)
+            if known is not None and known is not cls:
+                raise ValueError(f"format key {name!r} is taken by {known!r}.")
         _BY_KEY[key] = cls
         _BY_CLASS[cls] = key
         for alias in aliases:
@@ -50,3 +59,15 @@ def lookup(key: str):
 def key_of(cls) -> str | None:
     """The format key of ``cls`` (exact class, not subclasses), or ``None``."""
     return _BY_CLASS.get(cls)
+
+
+def install_saver(function) -> None:
+    """Make ``function(estimator, path)`` the writer :func:`save` calls."""
+    _SAVER[:] = [function]
+
+
+def save(estimator, path) -> None:
+    """Write ``estimator`` to ``path`` with the installed writer."""
+    if not _SAVER:  # importing any part of sklearn_gtn installs it
+        raise RuntimeError("sklearn_gtn.persistence has not been imported.")
+    _SAVER[0](estimator, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+from . import _registry
 from ._version import __version__
 
 __all__ = ["GTNVersionWarning", "SaveMixin", "warn_if_other_version"]
@@ -53,6 +54,6 @@ class SaveMixin:
         path : str or os.PathLike
             Destination file (by convention with the suffix ``.gtn``).
         """
-        from .persistence import save  # persistence imports the estimators
-
-        save(self, path)
+        # persistence installs its writer in the registry when imported, so
+        # neither module imports the other
+        _registry.save(self, path)

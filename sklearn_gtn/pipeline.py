@@ -16,6 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._fitting import restore_on_failure
+from ._registry import register
 from ._utils import check_positive_int, named_input_errors
 from ._versioning import SaveMixin
 from .metrics import energy_distance
@@ -52,6 +53,7 @@ def _can_sample(pipe):
     return _earlier_steps_invertible(pipe)
 
 
+@register("sklearn_gtn.GenerativePipeline")
 class GenerativePipeline(SaveMixin, Pipeline):
     """A Pipeline whose last step generates: sample and interpolate in input space.
 
