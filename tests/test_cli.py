@@ -946,19 +946,24 @@ def test_bad_delimiter_is_user_error(tmp_path):
 
 def test_text_column_is_named(tmp_path, reader):
     path = tmp_path / "x.csv"
-    path.write_text("size,region\n1.5,north\n2.5,south\n")
+    path.write_text("size,region,n\n1.5,north,3\n2.5,,4\n0.1,south,5\n")
     if reader == "numpy":
         with pytest.raises(
-            UsageError, match="column 'region': 'north' is not a number .*pandas"
+            UsageError, match="column 'region': 'north' is not a .*pandas"
         ):
             read_table(str(path))
         return
     table = read_table(str(path))
-    assert table.text_columns == ["region"]
-    assert list(table.data["region"]) == ["north", "south"]
-    np.testing.assert_array_equal(table.data["size"], [1.5, 2.5])
+    assert table.text_columns == ["region"] and table.columns == ["size", "region", "n"]
+    assert list(table.data["region"][[0, 2]]) == ["north", "south"]
+    assert np.isnan(table.data["region"][1])  # an empty text field is missing
+    np.testing.assert_array_equal(table.data["size"], [1.5, 2.5, 0.1])
+    assert table.data["n"].dtype == np.int64  # integers stay integers
     with pytest.raises(UsageError, match="column 'region' holds text"):
         read_data(str(path))
+    path.write_text("size,region\n1.5,north\n2.5,7\n")
+    with pytest.raises(UsageError, match="line 2, column 'region': 'north' is not"):
+        read_table(str(path))
 
 
 def test_sample_and_interpolate_write_the_training_header(tmp_path, capsys):

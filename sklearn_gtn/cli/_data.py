@@ -2,10 +2,9 @@
 
 Reading. A ``.npy`` file is a real numeric array (complex and object arrays
 are refused). The numbers of a delimited text file are read by
-:func:`numpy.loadtxt`, which rounds correctly; pandas' default C parser is off
-by one ulp on about 30% of values written with 18 digits, and its exact mode
-is about twice as slow as ``loadtxt`` (``benchmarks/bench_csv.py``, see
-``docs/benchmarks.rst``). A table with text columns is read by pandas (as
+:func:`numpy.loadtxt`, which rounds correctly: pandas' default C parser does
+not, and its exact mode is slower than ``loadtxt`` (``docs/benchmarks.rst``,
+"Reading CSV files"). A table with text columns is read by pandas (as
 strings; the numeric columns are then converted by NumPy). The rules:
 
 - the delimiter is ``--delimiter``, else a tab for ``.tsv`` files or a first
@@ -502,7 +501,7 @@ def _finish(frame, path, layout, index_col):
 
 
 def _typed(frame, path, layout):
-    """Columns of strings as float64 (all numbers) or text (no number at all).
+    """Columns of strings as int64 or float64 (all numbers) or text (none).
 
     A column that mixes both is an error naming its first non-number. An
     empty field of a text column is a missing value (NaN).
@@ -515,8 +514,13 @@ def _typed(frame, path, layout):
         values = frame.iloc[:, j].str.strip()
         is_number = values.map(_is_number) | values.isin(_NAN_STRINGS)
         if is_number.all():
-            # NumPy's conversion from text is correctly rounded
-            out[j] = values.to_numpy(dtype=str).astype(np.float64)
+            # integers stay integers (the tabular sampler rounds them back);
+            # NumPy's conversion of other numbers is correctly rounded
+            strings = values.to_numpy(dtype=str)
+            try:
+                out[j] = strings.astype(np.int64)
+            except (ValueError, OverflowError):
+                out[j] = strings.astype(np.float64)
         elif is_number.any():
             _locate_problem(path, layout, _skip(layout), columns=[j])
             raise UsageError(f"{path!r}: column {_column_name(layout, j)} mixes types")
