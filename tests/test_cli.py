@@ -1123,3 +1123,33 @@ def test_no_colour_codes_when_not_a_terminal(tmp_path, capfd, square):
     out, err = capfd.readouterr()
     assert "train_loss" in out + err
     assert "\x1b[" not in out + err
+
+
+def test_colour_codes_are_dropped_unless_the_stream_is_a_terminal(capsys):
+    from sklearn_gtn.cli._common import plain_unless_terminal
+
+    with plain_unless_terminal():
+        print("\x1b[36mepoch\x1b[0m 1")
+        print("\x1b[31mlabeling\x1b[0m\x1b[A", file=sys.stderr)
+    out, err = capsys.readouterr()
+    assert (out, err) == ("epoch 1\n", "labeling\n")
+
+    class Terminal:
+        def __init__(self):
+            self.text = ""
+
+        def write(self, text):
+            self.text += text
+
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    saved = sys.stdout
+    sys.stdout = terminal
+    try:
+        with plain_unless_terminal():
+            print("\x1b[36mepoch\x1b[0m")
+    finally:
+        sys.stdout = saved
+    assert terminal.text == "\x1b[36mepoch\x1b[0m\n"  # colours kept for people

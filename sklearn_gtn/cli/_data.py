@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import UsageError, progress
+from ._common import UsageError, one_line, progress
 
 __all__ = ["Table", "read_data", "read_table", "write_data"]
 
@@ -108,13 +108,9 @@ def check_output_path(path, what="output", *, suffixes=_OUTPUT_SUFFIXES):
         os.unlink(probe)
     except OSError as exc:
         raise UsageError(
-            f"cannot write {what} {path!r}: {exc.strerror or one_reason(exc)}"
+            f"cannot write {what} {path!r}: {exc.strerror or one_line(exc)}"
         ) from None
     return suffix
-
-
-def one_reason(exc):
-    return " ".join(str(exc).split())
 
 
 def check_room(path, n_rows, values_per_row, *, suffix):
@@ -296,7 +292,7 @@ def _layout(path, delimiter, header):
                 if not line:
                     raise UsageError(f"{path!r} holds no data")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path!r}: {one_reason(exc)}") from None
+        raise UsageError(f"cannot read {path!r}: {one_line(exc)}") from None
     line = line.rstrip("\r\n")
     if delimiter is None:
         if path.lower().endswith(".tsv") or ("\t" in line and "," not in line):
@@ -370,9 +366,9 @@ def _numbers(path, layout):
             return _HAS_TEXT
         hint = " (text columns need pandas)" if layout.header is not None else ""
         _locate_problem(path, layout, skip, hint=hint)
-        raise UsageError(f"cannot read {path!r}: {one_reason(exc)}") from None
+        raise UsageError(f"cannot read {path!r}: {one_line(exc)}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path!r}: {one_reason(exc)}") from None
+        raise UsageError(f"cannot read {path!r}: {one_line(exc)}") from None
     if data.size == 0:
         return None
     return data
@@ -405,7 +401,7 @@ def _strings(path, layout):
             engine="c",
         )
     except (pd.errors.ParserError, ValueError, OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path!r}: {one_reason(exc)}") from None
+        raise UsageError(f"cannot read {path!r}: {one_line(exc)}") from None
 
 
 def _skip(layout):
