@@ -719,6 +719,7 @@ def test_read_only_folder_is_refused_before_training(tmp_path, capsys, square):
             "from 0 to",
         ),
         (["demo", "--random-state", "-1", "--no-plots"], "from 0 to"),
+        (["demo", "--random-state", str(2**32 - 1), "--no-plots"], "at most"),
         (["sample", "MODEL", "-n", "10000000000000", "-o", "DIR/s.csv"], "need"),
         (["sample", "MODEL", "-n", "10000000000000", "-o", "DIR/s.npy"], "need"),
         (

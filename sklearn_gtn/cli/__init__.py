@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -74,7 +75,18 @@ def _load_model(path, device=None):
         warnings.simplefilter("always")
         try:
             model = load(path, device=device)
-        except (OSError, ValueError, TypeError, KeyError, EOFError) as exc:
+        except (
+            OSError,
+            ValueError,
+            TypeError,
+            KeyError,
+            EOFError,
+            # what a damaged or crafted file may still raise (issue 15, D-5)
+            OverflowError,
+            RuntimeError,
+            NotImplementedError,
+            zipfile.BadZipFile,
+        ) as exc:
             raise UsageError(
                 f"cannot load a model from {path!r}: {one_line(exc)}"
             ) from None
@@ -132,7 +144,6 @@ def _write(path, data, *, columns=None, verbose=0):
 def _saved_versions(path):
     """The ``versions`` recorded in a model file's metadata, or ``None``."""
     import json
-    import zipfile
 
     try:
         with zipfile.ZipFile(path) as archive:
@@ -374,7 +385,7 @@ def _endpoints(args, row_shape):
 
 
 def _cmd_interpolate(args):
-    check_output_path(args.output)
+    suffix = check_output_path(args.output)
     if args.device is not None:
         check_device(args.device)
     model = _load_model(args.model, device=args.device)
@@ -384,7 +395,7 @@ def _cmd_interpolate(args):
             "with the inverse map)"
         )
     start, end = _endpoints(args, _row_shape(model))
-    check_room(args.output, args.n_steps, start.size, suffix=args.output[-4:].lower())
+    check_room(args.output, args.n_steps, start.size, suffix=suffix)
     try:
         with warnings.catch_warnings():
             # the points are plain arrays in the training columns' order

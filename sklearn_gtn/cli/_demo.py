@@ -8,9 +8,11 @@ import time
 
 import numpy as np
 
-from ._common import UsageError, check_device, positive_int, seed
+from ._common import _MAX_SEED, UsageError, check_device, positive_int, seed
 
 __all__ = ["run_demo"]
+
+_SEED_SPAN = 2004  # run_demo seeds up to random_state + 1000 * 2 + 4
 
 
 def _datasets():
@@ -254,6 +256,12 @@ def cmd_demo(args):
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise UsageError(f"--output {args.output!r} exists and is not a folder")
     check_device(args.device)
+    # seeds of the three data sets, fits and draws reach random_state + 2004
+    if args.random_state > _MAX_SEED - _SEED_SPAN:
+        raise UsageError(
+            f"--random-state must be at most {_MAX_SEED - _SEED_SPAN} (the demo "
+            f"derives seeds up to {_SEED_SPAN} above it), got {args.random_state}"
+        )
     if not args.no_plots:
         try:
             import matplotlib  # noqa: F401
