@@ -1144,3 +1144,29 @@ def test_colour_codes_are_dropped_unless_the_stream_is_a_terminal(capsys):
     finally:
         sys.stdout = saved
     assert terminal.text == "\x1b[36mepoch\x1b[0m\n"  # colours kept for people
+
+
+def test_output_that_is_an_input_is_refused(tmp_path, capsys, fitted, square):
+    data = str(square[2])
+    before = open(data, "rb").read()
+    for argv in [
+        ["fit", data, "-o", data, *FIT_TINY],
+        [
+            "interpolate",
+            fitted,
+            "--data",
+            data,
+            "--start",
+            "0",
+            "--end",
+            "1",
+            "-o",
+            data,
+        ],
+    ]:
+        _assert_user_error(main(argv), capsys, "is the input file")
+    npy_model = tmp_path / "model.npy"  # a model saved under a data suffix
+    npy_model.write_bytes(open(fitted, "rb").read())
+    code = main(["sample", str(npy_model), "-n", "3", "-o", str(npy_model)])
+    _assert_user_error(code, capsys, "is the input file")
+    assert open(data, "rb").read() == before

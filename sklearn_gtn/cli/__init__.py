@@ -52,6 +52,7 @@ from ._common import (
 )
 from ._data import (
     check_input_file,
+    check_not_an_input,
     check_output_path,
     check_room,
     read_data,
@@ -273,6 +274,7 @@ def _cmd_fit(args):
     if X.ndim > 4:
         raise UsageError(f"{args.data!r} has shape {X.shape}; expected 2-D to 4-D")
     check_output_path(args.output, "model", suffixes=None)
+    check_not_an_input(args.output, args.data, what="model")
     check_device(args.device)
     model = _build_model(args, table)
     _check_saveable(model, args.output)
@@ -317,6 +319,7 @@ def _values_per_row(model):
 
 def _cmd_sample(args):
     suffix = check_output_path(args.output)
+    check_not_an_input(args.output, args.model)
     if args.device is not None:
         check_device(args.device)
     model = _load_model(args.model, device=args.device)
@@ -386,6 +389,7 @@ def _endpoints(args, row_shape):
 
 def _cmd_interpolate(args):
     suffix = check_output_path(args.output)
+    check_not_an_input(args.output, args.model, args.data)
     if args.device is not None:
         check_device(args.device)
     model = _load_model(args.model, device=args.device)

@@ -113,6 +113,22 @@ def check_output_path(path, what="output", *, suffixes=_OUTPUT_SUFFIXES):
     return suffix
 
 
+def check_not_an_input(path, *inputs, what="output"):
+    """Refuse an output that is one of the command's input files."""
+    for given in inputs:
+        if given is None:
+            continue
+        try:
+            same = os.path.samefile(path, given)
+        except OSError:  # one of them does not exist (yet)
+            same = False
+        if same:
+            raise UsageError(
+                f"{what} {path!r} is the input file {given!r}; writing it would "
+                "destroy the input (choose another output)"
+            )
+
+
 def check_room(path, n_rows, values_per_row, *, suffix):
     """Refuse a request whose rows cannot fit in memory or on the disk."""
     n_values = n_rows * values_per_row
