@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sklearn_gtn
 import sklearn_gtn.cli._data as data_module
@@ -1170,3 +1172,28 @@ def test_output_that_is_an_input_is_refused(tmp_path, capsys, fitted, square):
     code = main(["sample", str(npy_model), "-n", "3", "-o", str(npy_model)])
     _assert_user_error(code, capsys, "is the input file")
     assert open(data, "rb").read() == before
+
+
+_TOKENS = ["1", "2.5", "-3e2", "nan", "inf", "", " ", "a", "x y", '"', '"1"', ","]
+_TOKENS += [";", "\t", "\n", "\r\n", "#", "0", "Unnamed: 0", "é", "1e999", "True"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(_TOKENS), max_size=30).map("".join),
+    st.sampled_from([{}, {"header": "yes"}, {"index_col": "0"}, {"delimiter": ";"}]),
+)
+def test_reading_any_text_gives_a_table_or_a_user_error(
+    tmp_path_factory, text, options
+):
+    path = tmp_path_factory.mktemp("fuzz") / "x.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        table = read_table(str(path), **options)
+    except UsageError as exc:
+        assert "\n" not in str(exc).strip()
+        return
+    data = table.data
+    assert len(data) >= 1
+    if isinstance(data, np.ndarray):
+        assert data.dtype == np.float64 and np.isfinite(data).all()

@@ -537,7 +537,8 @@ def _typed(frame, path, layout):
             _locate_problem(path, layout, _skip(layout), columns=[j])
             raise UsageError(f"{path!r}: column {_column_name(layout, j)} mixes types")
         else:
-            out[j] = values.replace("", np.nan).astype(object)
+            values = values.astype(object)
+            out[j] = values.where(values != "", np.nan)
             text.append(j)
     return pd.DataFrame(out), text
 
