@@ -180,6 +180,8 @@ class Table:
     skipped : str or None
         How the skipped index column was found (``"pandas index"`` or
         ``"--index-col"``), if one was.
+    text_columns : list of str
+        Names of the columns that hold text (empty for numeric data).
     """
 
     data: object
@@ -196,9 +198,9 @@ def read_data(path, *, delimiter=None, index_col=None, header="auto"):
     path : str
         A ``.npy`` file (a real numeric array, 2-D rows of features or a stack
         of images) or a delimited text file (``.csv``, ``.tsv``, ``.txt``...).
-        The rules are those of the module :mod:`sklearn_gtn.cli._data`: a
-        first row with no numbers is a header, one with only numbers is data,
-        a first row that mixes both is an error.
+        The rules are in :doc:`/cli` ("Text files"): a first row with no
+        numbers is a header, one with only numbers is data, a first row that
+        mixes both is an error.
     delimiter : str, default=None
         The field delimiter of a text file; ``None`` guesses it.
     index_col : str or int, default=None
