@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -1197,3 +1198,36 @@ def test_reading_any_text_gives_a_table_or_a_user_error(
     assert len(data) >= 1
     if isinstance(data, np.ndarray):
         assert data.dtype == np.float64 and np.isfinite(data).all()
+
+
+def test_non_finite_samples_are_not_written(tmp_path, capsys, fitted, monkeypatch):
+    from sklearn_gtn.sampler import GTNSampler
+
+    out = tmp_path / "s.csv"
+    out.write_text("old\n")
+    real = GTNSampler.sample
+
+    def overflowing(self, n_samples=1, random_state=None):
+        X = real(self, n_samples, random_state=random_state)
+        X[1, 0] = np.inf  # what data beyond 1e154 used to give
+        return X
+
+    monkeypatch.setattr(GTNSampler, "sample", overflowing)
+    code = main(["sample", fitted, "-n", "5", "-o", str(out)])
+    _assert_user_error(code, capsys, "NaN or infinite values in 1 of 5 rows")
+    assert out.read_text() == "old\n"
+
+
+def test_warnings_are_one_line(tmp_path, capsys, fitted, monkeypatch):
+    from sklearn_gtn.sampler import GTNSampler
+
+    real = GTNSampler.sample
+
+    def warning(self, *args, **kwargs):
+        warnings.warn("something odd\nover two lines", RuntimeWarning, stacklevel=1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(GTNSampler, "sample", warning)
+    assert main(["sample", fitted, "-n", "3", "-o", str(tmp_path / "s.csv")]) == 0
+    err = capsys.readouterr().err
+    assert err == "sklearn-gtn: warning: something odd over two lines\n"

@@ -339,9 +339,24 @@ def _cmd_sample(args):
         raise UsageError(
             f"not enough memory for {args.n_samples} samples; ask for fewer"
         ) from None
+    _check_finite_output(X_new, args.model)
     _write(args.output, X_new, columns=_column_names(model), verbose=args.verbose)
     shape = "x".join(map(str, np.shape(X_new)))
     print(f"wrote {args.n_samples} samples ({shape}) to {args.output} ({suffix[1:]})")
+
+
+def _check_finite_output(X, model_path):
+    """Refuse to write NaN or infinite values (an overflowing model)."""
+    if hasattr(X, "select_dtypes"):  # a DataFrame: its numeric columns
+        X = X.select_dtypes("number").to_numpy(dtype=np.float64)
+    X = np.asarray(X)
+    if X.dtype.kind in "fc" and not np.isfinite(X).all():
+        n_bad = int((~np.isfinite(X)).reshape(len(X), -1).any(axis=1).sum())
+        raise UsageError(
+            f"the model in {model_path!r} generated NaN or infinite values in "
+            f"{n_bad} of {len(X)} rows; nothing was written (refit it, for "
+            "example on rescaled data)"
+        )
 
 
 def _parse_point(text, option):
@@ -407,6 +422,7 @@ def _cmd_interpolate(args):
             path = model.interpolate(start, end, n_steps=args.n_steps)
     except (ValueError, TypeError) as exc:
         raise UsageError(one_line(exc)) from None
+    _check_finite_output(path, args.model)
     _write(args.output, path, columns=_column_names(model), verbose=args.verbose)
     print(f"wrote a path of {args.n_steps} points to {args.output}")
 
@@ -745,6 +761,11 @@ def _build_parser():
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line on stderr, without the source line."""
+    print(f"{PROG}: warning: {one_line(message)}", file=sys.stderr)
+
+
 _COMMANDS = {
     "demo": cmd_demo,
     "fit": _cmd_fit,
@@ -773,7 +794,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    with plain_unless_terminal():
+    with plain_unless_terminal(), warnings.catch_warnings():
+        warnings.showwarning = _show_warning
         try:
             _COMMANDS[args.command](args)
         except UsageError as exc:
