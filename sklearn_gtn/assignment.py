@@ -28,7 +28,9 @@ Methods
 
 from __future__ import annotations
 
+import math
 import numbers
+import sys
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -70,6 +72,7 @@ def assignment_pairs(
     batch_size=256,
     n_sweeps=4,
     random_state=None,
+    verbose=False,
 ):
     """Pair each row of ``Y`` with a distinct row of ``X``, minimising the
     total squared distance (exactly or approximately, see ``method``).
@@ -85,21 +88,29 @@ def assignment_pairs(
         ``"exact"`` up to 3,000 rows and ``"cells"`` above.
     batch_size : int, default=256
         Rows per exactly solved batch or cell (``"minibatch"``, ``"cells"``).
-        An exact solve costs about ``batch_size ** 3``. On 4,500 rows of the
-        moons, two spirals and uniform square sets, cells of 256 rows with 4
-        sweeps came within 0.2% of the total cost of cells of 512 with 6
-        sweeps, in a quarter of the time, and the fitted samplers were as
-        good (``benchmarks/quality.py``).
+        An exact solve costs about ``batch_size ** 3``. The default's total
+        cost and time against larger cells with more sweeps are in
+        ``docs/benchmarks.rst`` ("Sample quality").
     n_sweeps : int, default=4
         Refinement sweeps of ``"cells"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the batches and the bisection directions.
+    verbose : bool, default=False
+        Show a progress bar (tqdm, on stderr) over the exact solves.
 
     Returns
     -------
     match : ndarray of shape (n_Y,), dtype int64
         ``match[i]`` is the row of ``X`` paired with ``Y[i]``; values are
         distinct.
+
+    Notes
+    -----
+    ``X`` and ``Y`` are multiplied by one power of two that brings their
+    largest absolute value into ``[0.5, 1)``. The product is exact and scales
+    every cost by the same factor, so the pairs are those of the data, and
+    values beyond ``1e154`` no longer overflow the squared distances (which
+    made SciPy refuse the cost matrix as infeasible).
 
     Examples
     --------
@@ -130,7 +141,12 @@ def assignment_pairs(
         raise TypeError(f"n_sweeps must be an integer, got {n_sweeps!r}.")
     if n_sweeps < 0:
         raise ValueError(f"n_sweeps must be >= 0, got {n_sweeps}.")
+    if not isinstance(verbose, (bool, np.bool_, numbers.Integral)):
+        raise TypeError(f"verbose must be a bool, got {verbose!r}.")
     rng = check_random_state(random_state)
+    scale = _power_of_two_scale(Xt, Yt)
+    if scale != 1.0:
+        Xt, Yt = Xt * scale, Yt * scale
     if method == "auto":
         if Xt.shape[1] == 1 and n_x == n_y:
             method = "sorted"
@@ -153,24 +169,53 @@ def assignment_pairs(
                 f"method='exact' needs a {n_y} x {n_x} cost matrix "
                 f"({n_x * n_y * 8 / 2**30:.1f} GiB); use method='cells'."
             )
-        return _solve(Xt, Yt)
-    match = _minibatch(Xt, Yt, batch_size, rng)
-    if method == "cells":
-        for _ in range(n_sweeps):
-            match = _cells_sweep(Xt, Yt, match, batch_size, rng)
+        with _progress(1, verbose) as bar:
+            return _solve(Xt, Yt, bar)
+    n_batches = max(1, -(-n_y // batch_size))
+    n_cells = max(1, round(n_y / batch_size)) if method == "cells" else 0
+    with _progress(n_batches + n_sweeps * n_cells, verbose) as bar:
+        match = _minibatch(Xt, Yt, batch_size, rng, bar)
+        if method == "cells":
+            for _ in range(n_sweeps):
+                match = _cells_sweep(Xt, Yt, match, batch_size, rng, bar)
     return match
 
 
-def _solve(X, Y):
+def _power_of_two_scale(X, Y):
+    """``2**-e`` that brings ``max(|X|, |Y|)`` into ``[0.5, 1)`` (exact)."""
+    top = max(float(np.abs(X).max()), float(np.abs(Y).max()))
+    if top == 0.0:
+        return 1.0
+    _, e = math.frexp(top)
+    return math.ldexp(1.0, -max(e, -1023))
+
+
+def _progress(total, verbose):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        disable=not verbose,
+        desc="labeling (assignment)",
+        unit="solve",
+        file=sys.stderr,
+    )
+
+
+def _solve(X, Y, bar=None):
     """Exact rectangular assignment of all rows of ``Y`` to rows of ``X``."""
     cost = (Y * Y).sum(axis=1)[:, None] + (X * X).sum(axis=1)[None, :] - 2.0 * Y @ X.T
+    if not np.isfinite(cost).all():  # cannot happen on scaled finite data
+        raise ValueError("the squared distances of X and Y are not finite.")
     rows, cols = linear_sum_assignment(cost)
+    if bar is not None:
+        bar.update(1)
     match = np.empty(len(Y), dtype=np.int64)
     match[rows] = cols
     return match
 
 
-def _minibatch(X, Y, batch_size, rng):
+def _minibatch(X, Y, batch_size, rng, bar=None):
     """Random batches of ``Y`` with proportional random batches of ``X``."""
     n_x, n_y = len(X), len(Y)
     n_batches = max(1, -(-n_y // batch_size))
@@ -178,11 +223,11 @@ def _minibatch(X, Y, batch_size, rng):
     x_parts = np.array_split(rng.permutation(n_x), n_batches)
     match = np.empty(n_y, dtype=np.int64)
     for yi, xi in zip(y_parts, x_parts, strict=True):
-        match[yi] = xi[_solve(X[xi], Y[yi])]
+        match[yi] = xi[_solve(X[xi], Y[yi], bar)]
     return match
 
 
-def _cells_sweep(X, Y, match, batch_size, rng):
+def _cells_sweep(X, Y, match, batch_size, rng, bar=None):
     """Re-solve balanced cells of current pairs; never raises the cost."""
     n = len(Y)
     n_cells = max(1, round(n / batch_size))
@@ -193,7 +238,7 @@ def _cells_sweep(X, Y, match, batch_size, rng):
         idx, cells = stack.pop()
         if cells == 1:
             xi = match[idx]
-            new = xi[_solve(X[xi], Y[idx])]
+            new = xi[_solve(X[xi], Y[idx], bar)]
             # keep the old pairs of a cell unless the new ones are cheaper
             # (equal-cost optima may differ; either keeps the pairing valid)
             if ((Y[idx] - X[new]) ** 2).sum() <= ((Y[idx] - X[xi]) ** 2).sum():

@@ -37,6 +37,14 @@ This is the value ``torch.nn.CosineSimilarity(eps=1e-6)`` defines (it divides
 each row by ``max(norm, eps)``); fixing the order of the additions makes the
 result bit-identical on every device, so the CPU and the GPU give the same
 pairs.
+
+It is computed on ``X`` and ``Y`` each multiplied by the power of two that
+brings its largest absolute value into ``[0.5, 1)``. That product is exact,
+so directions and the norm order are those of the data; the squares cannot
+overflow (data beyond ``1e154`` did) nor underflow; and data multiplied by any
+positive factor give the same pairs. The only rows it treats differently from
+the raw ``CosineSimilarity`` are those shorter than ``1e-6`` times that power
+of two, which are all near zero next to the largest row.
 """
 
 from __future__ import annotations
@@ -114,8 +122,11 @@ def label_pairs(
     ``Y`` in that order takes, among the rows of ``X`` not yet taken, the one
     with the largest cosine similarity; ties go to the earliest remaining row
     in norm order. The cosine is the one of
-    ``torch.nn.CosineSimilarity(eps=1e-6)``: each row is divided by
-    ``max(norm, 1e-6)``, so an all-zero row has cosine 0 with everything.
+    ``torch.nn.CosineSimilarity(eps=1e-6)`` on the rows of each set scaled by
+    a power of two (exact) that brings its largest value into ``[0.5, 1)``:
+    each row is divided by ``max(norm, 1e-6)``, so an all-zero row has
+    cosine 0 with everything, and the pairs do not change when ``X`` or
+    ``Y`` is multiplied by a positive factor (nor overflow for huge values).
 
     Parameters
     ----------
@@ -229,23 +240,47 @@ def _fits_on_device(Xt, Yt, dev):
 # ---------------------------------------------------------------------------
 
 
-def canonical_norms(A: torch.Tensor) -> torch.Tensor:
-    """Euclidean row norms, squares summed left to right in float64.
+def power_of_two_scale(A: torch.Tensor) -> float:
+    """The power of two ``2**-e`` that brings ``max |A|`` into ``[0.5, 1)``.
+
+    Multiplying by a power of two is exact (short of subnormal results), so
+    rows scaled by it keep their directions and their norm order bit for bit,
+    and no sum of squares can overflow (``|x| > 1e154`` did) or underflow.
+    Data multiplied by any positive factor get the same scaled values up to
+    one rounding, hence the same pairs.
+    """
+    top = float(torch.maximum(A.max(), -A.min())) if A.numel() else 0.0
+    if top == 0.0:
+        return 1.0
+    _, e = math.frexp(top)  # top = f * 2**e with 0.5 <= f < 1
+    return math.ldexp(1.0, -max(e, -1023))  # 2**1023 is the largest finite
+
+
+def canonical_norms(A: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Euclidean norms of the rows of ``A * scale``, squares summed left to
+    right in float64.
 
     The square root is taken by NumPy, which is correctly rounded (IEEE 754):
-    torch's vectorised CPU ``sqrt`` is not on every processor (measured: 9 of
-    650 float64 norms one ulp off on an AVX-512 machine), and a norm that
-    differs by one ulp changes unit vectors, hence cosines and ties.
+    torch's vectorised CPU ``sqrt`` is not on every processor (the
+    measurement is in ``docs/labeling.rst``), and a norm that differs by one
+    ulp changes unit vectors, hence cosines and ties.
     """
     cols = A.T.contiguous()
+    if scale != 1.0:
+        cols = cols * scale
     sq = cols[0] * cols[0]
     for j in range(1, cols.shape[0]):
         sq = sq + cols[j] * cols[j]
     return torch.from_numpy(np.sqrt(sq.cpu().numpy())).to(A.device)
 
 
-def canonical_unit_rows(A: torch.Tensor, norms: torch.Tensor) -> torch.Tensor:
-    """Rows divided by ``max(norm, COSINE_EPS)``; ``-0.0`` becomes ``0.0``."""
+def canonical_unit_rows(
+    A: torch.Tensor, norms: torch.Tensor, scale: float = 1.0
+) -> torch.Tensor:
+    """Rows of ``A * scale`` divided by ``max(norm, COSINE_EPS)``; ``-0.0``
+    becomes ``0.0``. ``norms`` are those of ``A * scale``."""
+    if scale != 1.0:
+        A = A * scale
     return A / norms.clamp_min(COSINE_EPS)[:, None] + 0.0
 
 
@@ -315,12 +350,14 @@ class _Labeler:
         d = self.d
 
         # 1. stable sort by the canonical norm
-        x_norm = canonical_norms(X)
-        y_norm = canonical_norms(Y)
+        # (each set scaled by a power of two: see ``power_of_two_scale``)
+        x_scale, y_scale = power_of_two_scale(X), power_of_two_scale(Y)
+        x_norm = canonical_norms(X, x_scale)
+        y_norm = canonical_norms(Y, y_scale)
         self.x_order = torch.sort(x_norm, stable=True).indices
         self.y_order = torch.sort(y_norm, stable=True).indices
-        U = canonical_unit_rows(X, x_norm)[self.x_order]
-        V = canonical_unit_rows(Y, y_norm)[self.y_order]
+        U = canonical_unit_rows(X, x_norm, x_scale)[self.x_order]
+        V = canonical_unit_rows(Y, y_norm, y_scale)[self.y_order]
         del X, Y
 
         # 2. groups of identical unit vectors (positions in norm order)

@@ -2,8 +2,10 @@
 
 ``naive_label_pairs`` is Algorithm 1 written as a plain sequential loop over a
 precomputed cosine matrix. The cosine is the canonical float64 expression that
-the package documents: rows divided by ``max(norm, 1e-6)``, sums accumulated
-left to right, computed here with NumPy, independently of the package.
+the package documents: each set scaled by the power of two that brings its
+largest absolute value into [0.5, 1), rows divided by ``max(norm, 1e-6)``,
+sums accumulated left to right, computed here with NumPy, independently of
+the package.
 
 ``torch_loop_label_pairs`` is the loop as the paper's authors wrote it: one
 ``torch.nn.CosineSimilarity`` over the remaining rows per step, then removal.
@@ -15,8 +17,18 @@ import torch
 EPS = 1e-6
 
 
+def power_of_two_scale(A):
+    """2**-e with max |A| in [2**(e-1), 2**e): the package's exact prescaling."""
+    top = float(np.abs(A).max())
+    if top == 0.0:
+        return 1.0
+    _, e = np.frexp(top)
+    return float(np.ldexp(1.0, -max(int(e), -1023)))
+
+
 def canonical_unit_rows(A):
     A = np.asarray(A, dtype=np.float64)
+    A = A * power_of_two_scale(A)
     sq = A[:, 0] * A[:, 0]
     for j in range(1, A.shape[1]):
         sq = sq + A[:, j] * A[:, j]

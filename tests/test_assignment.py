@@ -128,3 +128,47 @@ def test_exact_refuses_a_huge_cost_matrix(monkeypatch):
     monkeypatch.setattr(assignment, "_EXACT_MAX_BYTES", 1000)
     with pytest.raises(ValueError, match="use method='cells'"):
         assignment_pairs(np.ones((30, 2)), np.ones((30, 2)), method="exact")
+
+
+@pytest.mark.parametrize("method", ["exact", "cells", "minibatch", "sorted"])
+@pytest.mark.parametrize("factor", [1e200, 1e-200, 2.0**900])
+def test_pairs_do_not_depend_on_the_scale_of_the_data(method, factor):
+    # beyond 1e154 the squared distances overflowed and SciPy refused the
+    # cost matrix ("cost matrix is infeasible")
+    d = 1 if method == "sorted" else 3
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, d))
+    Y = rng.standard_normal((300, d))
+    kwargs = dict(method=method, batch_size=64, random_state=0)
+    expected = assignment_pairs(X, Y, **kwargs)
+    got = assignment_pairs(X * factor, Y * factor, **kwargs)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_huge_data_against_unit_draws_is_paired():
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((200, 2)) * 1e300
+    Y = rng.standard_normal((150, 2))
+    match = assignment_pairs(X, Y, method="exact")
+    assert len(np.unique(match)) == 150
+    # Y is negligible next to X: the optimum takes the 150 shortest rows of X
+    norms = np.linalg.norm(X / 1e300, axis=1)
+    assert set(match.tolist()) == set(np.argsort(norms)[:150].tolist())
+
+
+@pytest.mark.parametrize("method, solves", [("exact", 1), ("cells", 4 + 2 * 4)])
+def test_verbose_shows_progress_over_the_solves(method, solves, capsys):
+    rng = np.random.RandomState(0)
+    X, Y = rng.standard_normal((256, 2)), rng.standard_normal((256, 2))
+    kwargs = dict(method=method, batch_size=64, n_sweeps=2, random_state=0)
+    quiet = assignment_pairs(X, Y, **kwargs)
+    assert capsys.readouterr().err == ""
+    loud = assignment_pairs(X, Y, verbose=True, **kwargs)
+    err = capsys.readouterr().err
+    assert "labeling (assignment)" in err and f"{solves}/{solves}" in err
+    np.testing.assert_array_equal(loud, quiet)
+
+
+def test_bad_verbose_is_refused():
+    with pytest.raises(TypeError, match="verbose must be a bool"):
+        assignment_pairs(np.ones((3, 2)), np.ones((3, 2)), verbose="yes")

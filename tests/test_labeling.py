@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 import torch
-from _reference import canonical_unit_rows, naive_label_pairs, torch_loop_label_pairs
+from _reference import (
+    canonical_unit_rows,
+    naive_label_pairs,
+    power_of_two_scale,
+    torch_loop_label_pairs,
+)
 
 import sklearn_gtn.labeling as labeling
 from sklearn_gtn import label_pairs
@@ -192,17 +197,22 @@ def test_agrees_with_authors_torch_loop(d):
     np.testing.assert_array_equal(label_pairs(X, Y), torch_loop_label_pairs(X, Y))
 
 
-def test_canonical_unit_rows_bit_identical_to_reference():
+@pytest.mark.parametrize("factor", [1.0, 1e200, 1e-200])
+def test_canonical_unit_rows_bit_identical_to_reference(factor):
     rng = np.random.RandomState(0)
     A = rng.standard_normal((500, 7)) * 10.0 ** rng.randint(-9, 3, size=(500, 1))
+    A = A * factor
     t = torch.from_numpy(A)
-    norms = canonical_norms(t)
+    scale = labeling.power_of_two_scale(t)
+    assert scale == power_of_two_scale(A) and 0.5 <= np.abs(A).max() * scale < 1
+    norms = canonical_norms(t, scale)
     ref_norms, ref_u = canonical_unit_rows(A)
     np.testing.assert_array_equal(norms.numpy(), ref_norms)
-    np.testing.assert_array_equal(pkg_unit_rows(t, norms).numpy(), ref_u)
+    np.testing.assert_array_equal(pkg_unit_rows(t, norms, scale).numpy(), ref_u)
+    assert np.isfinite(ref_u).all()
 
 
-def test_canonical_cosine_is_torch_cosine_similarity():
+def test_canonical_cosine_is_torch_cosine_similarity_of_scaled_rows():
     rng = np.random.RandomState(1)
     X = rng.standard_normal((50, 6))
     X[:3] *= 1e-8
@@ -211,9 +221,31 @@ def test_canonical_cosine_is_torch_cosine_similarity():
     _, uy = canonical_unit_rows(Y)
     ours = (ux * uy).sum(axis=1)
     theirs = torch.nn.CosineSimilarity(dim=1, eps=1e-6)(
-        torch.from_numpy(X), torch.from_numpy(Y)
+        torch.from_numpy(X * power_of_two_scale(X)),
+        torch.from_numpy(Y * power_of_two_scale(Y)),
     )
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=0, atol=1e-12)
+    # rows longer than eps (all but the three tiny ones): the raw cosine
+    raw = torch.nn.CosineSimilarity(dim=1, eps=1e-6)(
+        torch.from_numpy(X), torch.from_numpy(Y)
+    )
+    np.testing.assert_allclose(ours[3:], raw.numpy()[3:], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 16])
+@pytest.mark.parametrize("factor", [1e200, 1e-200, 2.0**700, 3e-7])
+def test_pairs_do_not_depend_on_the_scale_of_the_data(d, factor, engine):
+    if engine == "tree" and not 2 <= d <= 8:
+        pytest.skip("the k-d tree serves 2 <= d <= 8 only")
+    _skip_same_path(engine, d)
+    rng = np.random.RandomState(d)
+    X = rng.standard_normal((400, d)) * rng.uniform(0.5, 2.0, size=d)
+    Y = rng.standard_normal((400, d))
+    expected = label_pairs(X, Y, device="cpu")
+    # values beyond 1e154 used to overflow the norms and change the pairs
+    np.testing.assert_array_equal(label_pairs(X * factor, Y, device="cpu"), expected)
+    np.testing.assert_array_equal(label_pairs(X, Y * factor, device="cpu"), expected)
+    _check(X * factor, Y)
 
 
 @pytest.mark.parametrize("d", [3, 16])
