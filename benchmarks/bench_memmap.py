@@ -68,7 +68,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    labeling._FORCE_STREAM = args.force_stream
+    if args.force_stream:  # the GPU's path for data over its free memory
+        labeling._streams_from_host = lambda *args: True
     n, d = args.n, args.d
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:

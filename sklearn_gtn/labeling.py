@@ -100,7 +100,6 @@ _MIN_CELLS = 1 << 16  # smallest similarity block tried after out-of-memory
 # would take more than half of the free device memory, they stay in host
 # memory and the screening products stream X's unit vectors to the device
 _RESIDENT_BYTES_PER_VALUE = 28
-_FORCE_STREAM = False  # tests: stream even when everything would fit
 _STREAM_MIN_COLS = 8192  # streamed screening: columns of X per chunk, at least
 # how a block is resolved on each device type: a Python walk on the CPU
 # (no iteration count to pay), vectorised fixed-point sweeps on a GPU
@@ -207,7 +206,7 @@ def label_pairs(
     # and does not stall when the other cores are busy
     # (the k-d tree's own worker threads do not stall: they keep torch's count)
     home, screen = dev, None
-    if _FORCE_STREAM or (dev.type == "cuda" and not _fits_on_device(Xt, Yt, dev)):
+    if _streams_from_host(Xt, Yt, dev):
         # the engine's state stays in host memory; products run on `dev`
         home, screen = torch.device("cpu"), dev
     workers = torch.get_num_threads()
@@ -226,6 +225,12 @@ def label_pairs(
         )
         match = engine.run()
     return match.cpu().numpy().astype(np.int64, copy=False)
+
+
+def _streams_from_host(Xt, Yt, dev):
+    """Whether the engine keeps its state in host memory and sends ``X`` to
+    ``dev`` chunk by chunk: on a GPU whose free memory is too small."""
+    return dev.type == "cuda" and not _fits_on_device(Xt, Yt, dev)
 
 
 def _fits_on_device(Xt, Yt, dev):

@@ -509,7 +509,7 @@ class GTNSampler(
             # a placeholder: the main process's pairs are shared with this one
             return np.arange(len(Z))
         if self.labeling == "assignment":
-            return assignment_pairs(Z, Y, random_state=rng)
+            return assignment_pairs(Z, Y, random_state=rng, verbose=verbose)
         return label_pairs(Z, Y, device=device, verbose=verbose)
 
     def _train(

@@ -30,7 +30,7 @@ def test_streamed_screening_matches_naive_loop(monkeypatch):
     # the path GPUs take for data over half of their free memory: state in
     # host memory, X sent to the device chunk by chunk (here the CPU is the
     # "device"); four chunks of 512 x's per block of 64 y's
-    monkeypatch.setattr(labeling, "_FORCE_STREAM", True)
+    monkeypatch.setattr(labeling, "_streams_from_host", lambda *args: True)
     monkeypatch.setattr(labeling, "_STREAM_MIN_COLS", 512)
     rng = np.random.RandomState(1)
     X = rng.standard_normal((2000, 20)) * rng.uniform(0.5, 2, size=20)

@@ -45,7 +45,7 @@ def engine(request, monkeypatch):
         monkeypatch.setattr(labeling, "_TREE_K_LOW_D", {})
         monkeypatch.setattr(labeling, "_TREE_BLOCK", 97)
     elif request.param == "stream":
-        monkeypatch.setattr(labeling, "_FORCE_STREAM", True)
+        monkeypatch.setattr(labeling, "_streams_from_host", lambda *args: True)
         # blocks of 128 y's against chunks of 512 x's: screens merge chunks
         monkeypatch.setattr(labeling, "_K_START", 8)
         monkeypatch.setattr(labeling, "_STREAM_MIN_COLS", 512)
