@@ -144,8 +144,22 @@ class _NamedPrintLog(PrintLog):
     """skorch's epoch table, headed by the network's name, without colour
     codes when the sink is not a terminal."""
 
-    def __init__(self, title=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        title=None,
+        keys_ignored=None,
+        sink=print,
+        tablefmt="simple",
+        floatfmt=".4f",
+        stralign="right",
+    ):
+        super().__init__(
+            keys_ignored=keys_ignored,
+            sink=sink,
+            tablefmt=tablefmt,
+            floatfmt=floatfmt,
+            stralign=stralign,
+        )
         self.title = title
 
     def on_train_begin(self, net, **kwargs):

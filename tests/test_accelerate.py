@@ -219,3 +219,13 @@ def test_two_processes_stop_together_with_the_same_weights(tmp_path):
     np.testing.assert_array_equal(
         ae.transform(ranks[0]["images"]), ranks[0]["ae_codes"]
     )
+
+
+def test_verbose_accelerated_fit_prints_titled_tables(accelerator, capsys):
+    X = np.random.RandomState(0).uniform(size=(200, 2))
+    gtn = _gtn(accelerator=accelerator, verbose=1, max_epochs=2).fit(X)
+    out = capsys.readouterr().out
+    assert out.index("forward network:") < out.index("inverse network:")
+    assert "valid_loss" in out and "\x1b[" not in out
+    # the fitted nets keep no reference to the accelerator
+    assert "accelerator" not in vars(gtn.net_)
