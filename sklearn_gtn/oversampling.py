@@ -27,6 +27,8 @@ _DEFAULT_HIDDEN = (32, 32)
 _DEFAULT_BATCH_SIZE = 64
 _DEFAULT_STEPS = 1500
 _DEFAULT_EPOCHS = (60, 400)
+# columns with at most this many distinct values in a class are discrete
+_DISCRETE_LEVELS = 10
 
 
 def _count(y):
@@ -138,6 +140,43 @@ def _sampling_targets(strategy, y):
     return dict(sorted(targets.items()))
 
 
+def _default_model(part, seed):
+    """A small GTN behind a TabularEncoder, for the rows of one class.
+
+    Columns with at most ``_DISCRETE_LEVELS`` distinct values in the class
+    (dummies, counts, codes) are categorical for the encoder: generated rows
+    hold only values that class has, in its frequencies, as real rows do (a
+    forest would otherwise split on the in-between values that only synthetic
+    rows have). The other columns go through the quantile transform, so each
+    keeps its marginal and its range.
+    """
+    from .pipeline import GenerativePipeline
+    from .sampler import GTNSampler
+    from .tabular import TabularEncoder
+
+    values = part.to_numpy() if _is_dataframe(part) else np.asarray(part)
+    discrete = [
+        len(np.unique(values[:, j])) <= _DISCRETE_LEVELS for j in range(values.shape[1])
+    ]
+    batches = math.ceil(len(values) / _DEFAULT_BATCH_SIZE)
+    low, high = _DEFAULT_EPOCHS
+    epochs = min(high, max(low, math.ceil(_DEFAULT_STEPS / batches)))
+    gtn = GTNSampler(
+        hidden_layer_sizes=_DEFAULT_HIDDEN,
+        batch_size=_DEFAULT_BATCH_SIZE,
+        max_epochs=epochs,
+        fit_inverse=False,
+        device="cpu",
+        random_state=seed,
+    )
+    encoder = TabularEncoder(
+        categorical_features=discrete,
+        categorical_encoding="uniform",  # one column per variable: small GTNs
+        random_state=seed,
+    )
+    return GenerativePipeline([("tabularencoder", encoder), ("gtnsampler", gtn)])
+
+
 def _is_dataframe(X):
     return type(X).__name__ == "DataFrame" and hasattr(X, "iloc")
 
@@ -159,10 +198,13 @@ default=None
         Cloned and fitted once per class that needs new rows (a
         :class:`GTNSampler`, a :class:`GTNMixture`, a pipeline from
         :func:`make_tabular_sampler` for DataFrames with categorical
-        columns, ...). ``None``: a small :class:`GTNSampler` (two hidden
-        layers of 32, no inverse network, batches of 64, trained for about
-        1,500 gradient steps: ``max_epochs`` between 60 and 400 by class
-        size), fast enough for a cross-validation loop.
+        columns, ...). ``None``: per class, a :class:`TabularEncoder` (columns
+        with at most 10 distinct values in the class are categorical, so
+        generated rows hold only the values that class has; the others go
+        through the quantile transform, within the class's range) in front of
+        a small :class:`GTNSampler` (two hidden layers of 32, no inverse
+        network, batches of 64, about 1,500 gradient steps: ``max_epochs``
+        between 60 and 400 by class size).
     sampling_strategy : float, str, dict or callable, default="auto"
         As in imbalanced-learn's over-samplers. ``"auto"`` (=
         ``"not majority"``), ``"minority"``, ``"not minority"``, ``"all"``:
@@ -180,7 +222,8 @@ default=None
     sampling_strategy_ : dict
         Number of rows generated for each class, by class (sorted).
     estimators_ : dict
-        The fitted model of each class that got new rows.
+        The fitted model of each class that got new rows (with the default
+        sampler, a :class:`GenerativePipeline`).
     n_features_in_ : int
         Number of columns of ``X``.
     feature_names_in_ : ndarray of str
@@ -246,26 +289,19 @@ default=None
             del self.feature_names_in_
         return X, y
 
-    def _base(self, n_rows):
+    def _base(self, part, seed):
+        """An unfitted model for the rows ``part`` of one class, seeded."""
         if self.sampler is not None:
             if not (hasattr(self.sampler, "fit") and hasattr(self.sampler, "sample")):
                 raise TypeError(
                     "sampler must have fit and sample methods, got "
                     f"{type(self.sampler).__name__}."
                 )
-            return clone(self.sampler)
-        from .sampler import GTNSampler
-
-        batches = math.ceil(n_rows / _DEFAULT_BATCH_SIZE)
-        low, high = _DEFAULT_EPOCHS
-        epochs = min(high, max(low, math.ceil(_DEFAULT_STEPS / batches)))
-        return GTNSampler(
-            hidden_layer_sizes=_DEFAULT_HIDDEN,
-            batch_size=_DEFAULT_BATCH_SIZE,
-            max_epochs=epochs,
-            fit_inverse=False,
-            device="cpu",
-        )
+            model = clone(self.sampler)
+            if "random_state" in model.get_params(deep=False):
+                model.set_params(random_state=seed)
+            return model
+        return _default_model(part, seed)
 
     def fit(self, X, y):
         """Check the inputs and count the rows to generate per class.
@@ -314,10 +350,8 @@ default=None
             if n_new <= 0:
                 continue
             rows = np.flatnonzero(y == label)
-            model = self._base(len(rows))
-            if "random_state" in model.get_params():
-                model.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
             part = X.iloc[rows] if frame else X[rows]
+            model = self._base(part, rng.randint(np.iinfo(np.int32).max))
             try:
                 model.fit(part)
             except (ValueError, TypeError) as exc:
@@ -345,6 +379,9 @@ default=None
         if not frame:
             if not parts:
                 return X.copy()
+            if X.dtype.kind in "biuf":  # numeric in, numeric out
+                dtype = np.result_type(X.dtype, np.float64)
+                return np.concatenate([X, *(np.asarray(p, dtype=dtype) for p in parts)])
             return np.concatenate([X, *(np.asarray(p) for p in parts)])
         import pandas as pd
 

@@ -110,13 +110,26 @@ def test_reproducible_with_random_state():
     assert not np.allclose(a, c)
 
 
-def test_default_sampler_is_a_small_gtn_and_its_rows_are_finite():
+def test_default_model_keeps_discrete_columns_discrete():
     X, y = _data((60, 12))
+    rng = np.random.RandomState(0)
+    X[:, 0] = rng.randint(0, 2, len(X))  # a dummy column
+    X[:, 1] = rng.choice([-1.5, 0.25, 3.0], len(X))  # a standardised code
     over = GTNOverSampler(random_state=0)
     X_res, y_res = over.fit_resample(X, y)
     model = over.estimators_[1]
-    assert isinstance(model, GTNSampler) and not model.fit_inverse
-    assert np.isfinite(X_res).all() and np.bincount(y_res).tolist() == [60, 60]
+    gtn = model[-1]
+    assert isinstance(gtn, GTNSampler) and not gtn.fit_inverse
+    assert model[0].kinds_ == ["categorical", "categorical", "float"]
+    assert X_res.dtype == np.float64 and np.isfinite(X_res).all()
+    new = X_res[len(X) :]
+    minority = X[y == 1]
+    assert set(new[:, 0]) <= set(minority[:, 0])
+    assert set(new[:, 1]) <= set(minority[:, 1])
+    # continuous columns stay within the class's range (quantile transform)
+    assert minority[:, 2].min() <= new[:, 2].min() <= new[:, 2].max()
+    assert new[:, 2].max() <= minority[:, 2].max()
+    assert np.bincount(y_res).tolist() == [60, 60]
 
 
 def test_strings_labels_and_pandas_in_and_out():
