@@ -107,7 +107,7 @@ class _Columns:
             self.arrays = [X.iloc[:, j] for j in range(X.shape[1])]
             self.dtypes = [X.dtypes.iloc[j] for j in range(X.shape[1])]
         else:
-            if isinstance(X, (str, bytes)) or np.ndim(X) == 0:
+            if isinstance(X, (str, bytes)):
                 raise TypeError(
                     f"{name} must be a DataFrame or a 2-D array, got "
                     f"{type(X).__name__}."
@@ -115,18 +115,25 @@ class _Columns:
             A = np.asarray(X)
             if A.ndim != 2:
                 raise ValueError(
-                    f"{name} must be 2-D (rows, columns), got shape {A.shape}."
+                    f"{name} must be 2-D (rows, columns), got shape {A.shape}. "
+                    "Reshape your data: X.reshape(-1, 1) for a single column, "
+                    "X.reshape(1, -1) for a single row."
                 )
             self.frame = False
             self.names = [f"x{j}" for j in range(A.shape[1])]
             self.raw_names = list(range(A.shape[1]))
             self.arrays = [A[:, j] for j in range(A.shape[1])]
             self.dtypes = [A.dtype] * A.shape[1]
-        self.n_rows = len(X)
-        if self.n_rows == 0 or not self.arrays:
+        self.n_rows = len(X) if self.frame else A.shape[0]
+        if not self.arrays:
             raise ValueError(
-                f"{name} must have at least one row and one column, got shape "
-                f"({self.n_rows}, {len(self.arrays)})."
+                f"0 feature(s) (shape=({self.n_rows}, 0)) while a minimum of 1 is "
+                f"required: {name} has no column."
+            )
+        if self.n_rows == 0:
+            raise ValueError(
+                f"0 sample(s) (shape=(0, {len(self.arrays)})) while a minimum of 1 "
+                f"is required: {name} has no row."
             )
 
 
@@ -287,8 +294,8 @@ default="from_dtype"
         Per column: the training fraction of each level (the missing level
         last, when there is one); ``None`` for continuous columns.
     quantiles_ : list of ndarray or None
-        Per continuous column: the sorted distinct training values and their
-        distribution function, shape ``(2, n_values)``.
+        Per continuous column: the sorted distinct training values, their
+        distribution function and their counts, shape ``(3, n_values)``.
     min_, max_, mean_, scale_ : list of float or None
         Per numeric column: observed range, mean and standard deviation.
     has_missing_ : list of bool
@@ -304,6 +311,19 @@ default="from_dtype"
     See Also
     --------
     make_tabular_sampler : this encoder in front of a GTN.
+
+    Notes
+    -----
+    ``transform`` is randomised for values that several training rows share
+    (ties in numeric columns, integer levels, and categories with
+    ``categorical_encoding="uniform"``): each row gets its own draw in its
+    value's interval, so the encoding of a row depends on the other rows of
+    the call and on ``random_state``. scikit-learn's
+    ``check_methods_sample_order_invariance`` and
+    ``check_methods_subset_invariance`` fail for that reason (its check data
+    are integers for an estimator that accepts categorical input); the other
+    43 common checks pass. Values held by one training row, and one-hot
+    categories, are encoded deterministically.
 
     Examples
     --------
@@ -407,6 +427,10 @@ default="from_dtype"
                 kind = "categorical"
             elif integer is not None and j in integer:
                 kind = "integer"
+            if kind is None and getattr(dtype, "kind", "") == "c":
+                raise ValueError(
+                    f"Complex data not supported: column {name!r} has dtype {dtype}."
+                )
             if kind is None:
                 raise TypeError(
                     f"column {name!r} has dtype {dtype}, which TabularEncoder does "
@@ -492,7 +516,7 @@ default="from_dtype"
                 out["frequencies_"] = counts / counts.sum()
                 return out
         cdf = np.cumsum(counts) / counts.sum()
-        out["quantiles_"] = np.vstack([uniques, cdf])
+        out["quantiles_"] = np.vstack([uniques, cdf, counts])
         return out
 
     # ------------------------------------------------------------- transform
@@ -526,8 +550,8 @@ default="from_dtype"
                 )
         if len(cols.names) != self.n_features_in_:
             raise ValueError(
-                f"{name} has {len(cols.names)} columns, but TabularEncoder was "
-                f"fitted with {self.n_features_in_}."
+                f"{name} has {len(cols.names)} features, but TabularEncoder is "
+                f"expecting {self.n_features_in_} features as input."
             )
 
     def transform(self, X):
@@ -691,7 +715,7 @@ default="from_dtype"
         elif levels is not None:
             x = levels[_decode_levels(z, self.frequencies_[j])].astype(np.float64)
         else:
-            values, cdf = self.quantiles_[j]
+            values, cdf = self.quantiles_[j][:2]
             x = _quantile_values(z, values, cdf)
         if self.enforce_min_max_values:
             x = np.clip(x, self.min_[j], self.max_[j])
@@ -844,19 +868,23 @@ def _quantile_knots(values, cdf):
 
 
 def _quantile_scores(x, table, rng):
-    """Normal scores of continuous values through their training distribution."""
-    values, cdf = table
+    """Normal scores of continuous values through their training distribution.
+
+    A value that several training rows share gets a uniform draw in its
+    interval (ties spread out); any other value goes through the
+    piecewise-linear map deterministically (a training value held by one row
+    comes back exactly).
+    """
+    values, cdf, counts = table
     lower = np.r_[0.0, cdf[:-1]]
     k = np.clip(np.searchsorted(values, x), 0, len(values) - 1)
-    exact = values[k] == x
+    tied = (values[k] == x) & (counts[k] > 1)
     u = np.empty(len(x))
-    # a training value: uniform in its own interval (ties spread out)
-    u[exact] = lower[k[exact]] + rng.uniform(size=exact.sum()) * (
-        cdf[k[exact]] - lower[k[exact]]
+    u[tied] = lower[k[tied]] + rng.uniform(size=tied.sum()) * (
+        cdf[k[tied]] - lower[k[tied]]
     )
-    # another value: through the piecewise-linear map
     edges_u, edges_x = _quantile_knots(values, cdf)
-    u[~exact] = np.interp(x[~exact], edges_x, edges_u)
+    u[~tied] = np.interp(x[~tied], edges_x, edges_u)
     return _normal_scores(u, len(values))
 
 
