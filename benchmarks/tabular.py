@@ -287,28 +287,31 @@ def imbalanced_sets(quick):
     rng = np.random.RandomState(0)
     malignant = np.flatnonzero(y == 0)
     keep = np.r_[np.flatnonzero(y == 1), rng.choice(malignant, 40, replace=False)]
-    sets["breast cancer (357:40)"] = (X[keep], (y[keep] == 0).astype(int))
+    sets["breast cancer (357:40)"] = (X[keep], (y[keep] == 0).astype(int), None)
     X, y = load_wine(return_X_y=True)
-    sets["wine class 2 vs rest (130:48)"] = (X, (y == 2).astype(int))
+    sets["wine class 2 vs rest (130:48)"] = (X, (y == 2).astype(int), None)
     wages = data("Wages")
     target = (wages.pop("black") == "yes").astype(int).to_numpy()
     Xw = pd.get_dummies(wages, drop_first=True).astype(float).to_numpy()
-    name = f"Wages black vs not ({(target == 0).sum()}:{target.sum()})"
+    # panel data: 595 people, 7 consecutive rows (years) each, `black`
+    # constant per person; shuffled folds share people between train and test
+    people = np.arange(len(Xw)) // 7
     if quick:
         idx = np.random.RandomState(0).choice(len(Xw), 1000, replace=False)
-        Xw, target = Xw[idx], target[idx]
-        name = f"Wages black vs not ({(target == 0).sum()}:{target.sum()})"
-    sets[name] = (Xw, target)
+        Xw, target, people = Xw[idx], target[idx], people[idx]
+    counts = f"{(target == 0).sum()}:{target.sum()}"
+    sets[f"Wages black vs not ({counts})"] = (Xw, target, None)
+    sets[f"Wages black vs not ({counts}), folds by person"] = (Xw, target, people)
     return sets
 
 
-def run_oversampling(sets, n_repeats, out):
+def run_oversampling(sets, n_repeats, out, only_sets=None):
     from imblearn.over_sampling import SMOTE, RandomOverSampler
     from imblearn.pipeline import make_pipeline
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score, f1_score
-    from sklearn.model_selection import RepeatedStratifiedKFold
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
     samplers = {
         "none": lambda s: None,
@@ -320,9 +323,22 @@ def run_oversampling(sets, n_repeats, out):
         "LogReg": lambda s: LogisticRegression(max_iter=2000),
         "RF(100)": lambda s: RandomForestClassifier(100, random_state=s, n_jobs=1),
     }
-    for sname, (X, y) in sets.items():
-        folds = RepeatedStratifiedKFold(n_splits=5, n_repeats=n_repeats, random_state=0)
-        splits = list(folds.split(X, y))
+    for sname, (X, y, groups) in sets.items():
+        if only_sets and not any(part in sname for part in only_sets):
+            continue
+        if groups is None:
+            folds = RepeatedStratifiedKFold(
+                n_splits=5, n_repeats=n_repeats, random_state=0
+            )
+            splits = list(folds.split(X, y))
+        else:  # no person in both the training and the test rows
+            splits = [
+                split
+                for rep in range(n_repeats)
+                for split in StratifiedGroupKFold(
+                    5, shuffle=True, random_state=rep
+                ).split(X, y, groups)
+            ]
         for cname, make_clf in classifiers.items():
             for oname, make_sampler in samplers.items():
                 bacc, f1, times = [], [], []
@@ -389,6 +405,11 @@ def main(argv=None):
     parser.add_argument(
         "--tables", default=None, help="comma-separated table names to run"
     )
+    parser.add_argument(
+        "--sets",
+        default=None,
+        help="comma-separated parts of the imbalanced set names to run",
+    )
     args = parser.parse_args(argv)
     out = args.out
     if out:
@@ -422,8 +443,10 @@ def main(argv=None):
         if out:
             with open(out, "a") as f:
                 f.write(header + "\n")
-        run_oversampling(imbalanced_sets(args.quick), args.repeats, out)
-        time_1000_rows(out)
+        only_sets = args.sets.split(",") if args.sets else None
+        run_oversampling(imbalanced_sets(args.quick), args.repeats, out, only_sets)
+        if not only_sets:
+            time_1000_rows(out)
 
 
 if __name__ == "__main__":
