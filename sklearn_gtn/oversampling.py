@@ -156,7 +156,8 @@ def _default_model(part, seed):
 
     values = part.to_numpy() if _is_dataframe(part) else np.asarray(part)
     discrete = [
-        len(np.unique(values[:, j])) <= _DISCRETE_LEVELS for j in range(values.shape[1])
+        len(set(values[:, j].tolist())) <= _DISCRETE_LEVELS
+        for j in range(values.shape[1])
     ]
     batches = math.ceil(len(values) / _DEFAULT_BATCH_SIZE)
     low, high = _DEFAULT_EPOCHS

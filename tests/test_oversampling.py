@@ -197,3 +197,21 @@ def test_as_a_step_of_an_imbalanced_learn_pipeline():
 
 def test_exported():
     assert "GTNOverSampler" in sklearn_gtn.__all__
+
+
+def test_default_model_takes_a_mixed_dataframe():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=70),
+            "colour": rng.choice(["red", "blue"], size=70),
+            "n": rng.poisson(20, size=70),
+        }
+    )
+    y = np.r_[np.zeros(50, int), np.ones(20, int)]
+    X_res, y_res = GTNOverSampler(random_state=0).fit_resample(frame, y)
+    assert X_res.dtypes.to_dict() == frame.dtypes.to_dict()
+    new = X_res.iloc[len(frame) :]
+    assert len(new) == 30 and set(new["colour"]) <= set(frame["colour"][y == 1])
+    assert new["n"].between(frame["n"][y == 1].min(), frame["n"][y == 1].max()).all()
