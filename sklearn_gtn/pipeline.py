@@ -73,6 +73,12 @@ class GenerativePipeline(SaveMixin, Pipeline):
       space, so pipelines with different latent dimensions are comparable (a
       score in the latent space simply prefers the smallest dimension).
 
+    ``sample``, ``inverse_transform`` and ``interpolate`` return what the first
+    step's ``inverse_transform`` returns: images for a
+    :class:`ConvAutoencoder`, a DataFrame with the training columns and
+    dtypes for a :class:`TabularEncoder` fitted on a DataFrame (see
+    :func:`make_tabular_sampler`).
+
     Parameters
     ----------
     steps : list of tuples
