@@ -13,8 +13,9 @@ import numbers
 import time
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 __all__ = ["GTNOverSampler"]
@@ -282,9 +283,16 @@ default=None
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
             return X, y
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (rows, columns), got shape {X.shape}.")
+        numeric = np.asarray(X).dtype.kind in "biuf" if not issparse(X) else True
+        # numbers: 2-D, finite and non-empty as scikit-learn checks them (sparse
+        # input refused in its words); other arrays hold categories, where
+        # missing values follow the encoder's policy
+        X = check_array(
+            X,
+            dtype="numeric" if numeric else None,
+            ensure_all_finite=True if numeric else "allow-nan",
+            input_name="X",
+        )
         self.n_features_in_ = X.shape[1]
         if hasattr(self, "feature_names_in_"):
             del self.feature_names_in_

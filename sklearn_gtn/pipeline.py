@@ -137,8 +137,8 @@ class GenerativePipeline(SaveMixin, Pipeline):
         """
         super().fit(X, y, **params)
         shape = getattr(X, "shape", None)
-        if shape is None:
-            shape = np.shape(X)
+        if shape is None:  # a list, or another object numpy converts
+            shape = np.asarray(X).shape
         self._input_shape = tuple(shape[1:])
         return self
 
@@ -321,6 +321,12 @@ or DataFrame
         if encode is None:
             with named_input_errors("X"):
                 X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
+            expected = getattr(self, "n_features_in_", None)
+            if X.ndim == 2 and expected is not None and X.shape[1] != expected:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but GenerativePipeline is "
+                    f"expecting {expected} features as input."
+                )
             X = X.reshape(len(X), -1)
         else:
             with named_input_errors("X"):
