@@ -26,6 +26,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+# The gallery runs in this process: OpenMP threads that sleep when idle, as in
+# the tests (tests/conftest.py says why). Set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from sklearn_gtn import __version__  # noqa: E402
 
