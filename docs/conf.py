@@ -3,13 +3,20 @@
 Build (warnings are errors, as in CI)::
 
     pip install -e ".[docs]"
+    export SKLEARN_GTN_EXAMPLES_QUICK=1
     python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+The build runs every example and puts its figures in the HTML.
 
 Environment variables:
 
+``SKLEARN_GTN_EXAMPLES_QUICK=1``
+    the examples run at small settings (about 10 s for the whole gallery on a
+    2-core CPU; CI builds this way); without it they run at their default
+    settings (a few minutes).
 ``SKLEARN_GTN_DOCS_NO_GALLERY=1``
-    render the example gallery without running the examples (CI does this;
-    the examples run as scripts in ``tests/test_examples.py``).
+    render the example gallery without running the examples (no figures; a
+    quick check of the text).
 ``SKLEARN_GTN_DOCS_INTERSPHINX=1``
     link to the Python, NumPy, scikit-learn and torch docs (needs network).
 """
@@ -19,6 +26,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+# The gallery runs in this process: OpenMP threads that sleep when idle, as in
+# the tests (tests/conftest.py says why). Set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from sklearn_gtn import __version__  # noqa: E402
 

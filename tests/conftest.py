@@ -1,5 +1,16 @@
-import pytest
-import torch
+import os
+
+# Before torch (and scikit-learn's OpenMP code) load: torch and scikit-learn
+# each bring their own OpenMP runtime (two libgomp copies in one process), and
+# by default each one's idle threads spin, waiting for work. On a busy 2-core
+# machine the two sets of spinning threads starve each other: the
+# HistGradientBoosting fits of examples/plot_disconnected.py (quick settings)
+# ran for more than 10 minutes under a load of 12, against 36 s with passive
+# waits. Passive threads sleep until there is work.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 def pytest_addoption(parser):

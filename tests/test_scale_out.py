@@ -22,7 +22,18 @@ import sklearn_gtn
 from sklearn_gtn import ConvAutoencoder, GTNSampler, make_generative_pipeline
 from sklearn_gtn._utils import resolve_device
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+# Time limits. A result that cannot come back from a worker (say, the client
+# cannot unpickle it) leaves the waits of joblib's Dask backend without an end:
+# with skorch 1.0 under torch >= 2.6 a cross-validation here waited for more
+# than 10 minutes. Each test of this module fails after 4 minutes instead (the
+# whole module takes about 30 s on a 2-core CPU); the "signal" method ends
+# the wait in this process with an error, so that the cluster is closed and the
+# run goes on. The futures waited on directly have their own, shorter limit.
+RESULT_TIMEOUT = 120  # seconds
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.timeout(240, method="signal"),
+]
 
 # device="cpu": the comparison must hold on a GPU machine too (loky workers
 # would otherwise train on the GPU and the Dask workers below on the CPU).
@@ -90,7 +101,7 @@ def dask_client():
                 env={"OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""},
                 resources={"GPU": 1},
             ) as cluster,
-            distributed.Client(cluster) as client,
+            distributed.Client(cluster, timeout=RESULT_TIMEOUT) as client,
         ):
             yield client
     finally:
@@ -137,7 +148,8 @@ def test_dask_grid_search_matches_loky(dask_client, loky_search):
 def test_pipeline_fitted_on_a_worker_samples_as_a_local_fit(dask_client):
     X = _images()
     future = dask_client.submit(_pipe().fit, X)
-    remote = future.result()  # pickled on the worker, unpickled here
+    # pickled on the worker, unpickled here
+    remote = future.result(timeout=RESULT_TIMEOUT)
     assert future.key in {
         key for keys in dask_client.has_what().values() for key in keys
     }  # it lived on a worker
@@ -195,7 +207,8 @@ def test_model_fitted_on_a_worker_gpu_comes_back_on_the_cpu():
             distributed.Client(cluster) as client,
         ):
             estimator = GTNSampler(**GTN, device="auto")
-            device, remote = client.submit(_fit_on_worker, estimator, X).result()
+            future = client.submit(_fit_on_worker, estimator, X)
+            device, remote = future.result(timeout=RESULT_TIMEOUT)
     finally:
         os.environ.clear()
         os.environ.update(environ)
