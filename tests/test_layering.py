@@ -26,8 +26,10 @@ LAYERS = [
     {"_versioning"},
     # the estimators' floor
     {"_base"},
-    {"sampler", "autoencoder", "pipeline", "tabular"},
-    {"mixture", "oversampling"},
+    {"sampler", "autoencoder", "pipeline"},
+    # make_tabular_sampler builds a pipeline around a sampler
+    {"mixture", "tabular"},
+    {"oversampling"},
     # on top: the file format, the command line, the public namespace
     {"persistence"},
     {"cli"},
