@@ -121,8 +121,12 @@ class GTNSampler(
         network: 25 hidden layers, ``batch_norm=20``). ``"auto"``: ``True``
         with ``labeling="algorithm1"`` (the paper), ``False`` with
         ``"assignment"`` (better in the quality benchmark).
-    lr : float, default=1e-3
-        Learning rate of the Adam optimiser.
+    lr : float or "auto", default="auto"
+        Learning rate of the Adam optimiser (the peak rate with the cosine
+        schedule). ``"auto"``: 3e-3 with ``labeling="assignment"`` and more
+        than 2 features (better than 1e-3 on every real data set of the
+        benchmark, see :doc:`/benchmarks`), else 1e-3. The resolved value is
+        ``lr_``.
     batch_size : int, default=128
         Number of pairs per gradient step.
     max_epochs : int or "auto", default="auto"
@@ -155,8 +159,9 @@ class GTNSampler(
     lr_schedule : {"constant", "cosine"} or "auto", default="auto"
         Learning rate over training: constant, or decayed from ``lr`` to 0
         along a half cosine over the ``max_updates_`` updates. ``"auto"``:
-        ``"constant"`` with ``labeling="algorithm1"``, ``"cosine"`` with
-        ``"assignment"``.
+        ``"cosine"`` with ``labeling="assignment"`` and more than 2 features,
+        else ``"constant"`` (in 2-D the cosine decay and ``recalibrate`` cost
+        quality on the toy sets).
     selection : {"energy", None} or "auto", default="auto"
         Choose the forward weights on the quality of their samples: at 8
         checkpoints spread over training, samples of the map are compared
@@ -185,9 +190,9 @@ class GTNSampler(
         two Gaussians (an affine map, from 20,000 draws) is folded into the
         output layer of the forward network (and its inverse into the input
         layer of the inverse network), so sampling stays one forward pass.
-        ``"auto"``: ``False`` with ``labeling="algorithm1"``, ``True`` with
-        ``"assignment"`` (the largest single gain on MNIST latents, see
-        :doc:`/benchmarks`).
+        ``"auto"``: ``True`` with ``labeling="assignment"`` and more than 2
+        features (the largest single gain on MNIST latents, see
+        :doc:`/benchmarks`), else ``False``.
     labeling : {"assignment", "algorithm1"}, default="assignment"
         How normal draws are paired with data points. ``"assignment"`` pairs
         them to minimise the total squared distance
@@ -279,7 +284,7 @@ class GTNSampler(
         The resolved ``max_epochs``: the epochs of the training budget.
     max_updates_ : int
         Optimizer updates of the training budget (``max_epochs_`` epochs).
-    lr_schedule_, selection_, residual_noise_, recalibrate_
+    lr_, lr_schedule_, selection_, residual_noise_, recalibrate_
         The resolved values of these parameters.
     noise_scale_ : ndarray of shape (n_features_in_,) or None
         Standard deviation of the noise term added to samples, per feature,
@@ -354,7 +359,7 @@ class GTNSampler(
         hidden_layer_sizes="auto",
         negative_slope=0.5,
         batch_norm="auto",
-        lr=1e-3,
+        lr="auto",
         batch_size=128,
         max_epochs="auto",
         patience="auto",
@@ -398,6 +403,8 @@ class GTNSampler(
         """Validate the constructor arguments; return the resolved values."""
         for name in ("negative_slope", "lr"):
             value = getattr(self, name)
+            if name == "lr" and is_auto(value, name="lr", expected="a float > 0"):
+                continue
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{name} must be a real number, got {value!r}.")
             if not math.isfinite(value):
@@ -408,7 +415,7 @@ class GTNSampler(
                 "invertible and h cannot be a homeomorphism), got "
                 f"{self.negative_slope!r}."
             )
-        if self.lr <= 0:
+        if self.lr != "auto" and self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}.")
         check_positive_int(self.batch_size, name="batch_size")
         if self.labeling not in _LABELINGS:
@@ -522,10 +529,17 @@ class GTNSampler(
                 training["max_epochs"], n_train, int(self.batch_size), n_features
             )
         )
-        self.lr_schedule_ = training["lr_schedule"]
+        self.lr_ = _training.resolve_by_dimension(
+            training["lr"], n_features, _training.DEFAULT_LR, _training.WIDE_LR
+        )
+        self.lr_schedule_ = _training.resolve_by_dimension(
+            training["lr_schedule"], n_features, "constant", "cosine"
+        )
         self.selection_ = training["selection"]
         self.residual_noise_ = training["residual_noise"]
-        self.recalibrate_ = training["recalibrate"]
+        self.recalibrate_ = _training.resolve_by_dimension(
+            training["recalibrate"], n_features, False, True
+        )
 
         if self.standardize:
             self.mean_ = X.mean(axis=0)
@@ -672,7 +686,7 @@ class GTNSampler(
             module__batch_norm=n_batch_norm_layers(self.batch_norm_, len(sizes)),
             criterion=torch.nn.MSELoss,
             optimizer=torch.optim.Adam,
-            lr=float(self.lr),
+            lr=float(self.lr_),
             batch_size=int(self.batch_size),
             max_epochs=int(self.max_epochs_),
             iterator_train=_TensorBatches,
