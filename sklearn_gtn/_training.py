@@ -46,11 +46,24 @@ from .metrics import energy_distance, memorisation_ratio
 __all__ = [
     "AUTO_TRAINING",
     "SampleQualityCheckpoint",
+    "check_selection",
     "check_training_params",
+    "checkpoint_epochs",
+    "finish_forward",
+    "finish_inverse",
+    "fold_into_input",
+    "fold_into_output",
+    "gaussian_transport",
+    "kept_epoch",
     "lr_schedule_callback",
+    "recalibration",
+    "repeated",
     "residual_scale",
+    "resolve_by_dimension",
     "resolve_hidden_layer_sizes",
     "resolve_max_epochs",
+    "selection_callback",
+    "training_callbacks",
 ]
 
 # "auto" values that depend on the labeling only; the paper's configuration

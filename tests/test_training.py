@@ -11,6 +11,9 @@ from sklearn_gtn._training import (
     MEMORISATION_FLOOR,
     SampleQualityCheckpoint,
     checkpoint_epochs,
+    fold_into_input,
+    fold_into_output,
+    gaussian_transport,
     resolve_hidden_layer_sizes,
     resolve_max_epochs,
 )
@@ -201,3 +204,57 @@ def test_bad_training_parameters(params, match):
     X = np.random.RandomState(0).normal(size=(50, 2))
     with pytest.raises((ValueError, TypeError), match=match):
         GTNSampler(**{**FAST, **params}).fit(X)
+
+
+def test_gaussian_transport_moves_moments():
+    rng = np.random.RandomState(0)
+    L = rng.normal(size=(3, 3))
+    cov_from, cov_to = L @ L.T + np.eye(3), np.diag([1.0, 4.0, 0.25])
+    A, b = gaussian_transport(np.ones(3), cov_from, np.zeros(3), cov_to)
+    np.testing.assert_allclose(A, A.T, atol=1e-10)  # the transport map
+    np.testing.assert_allclose(A @ cov_from @ A.T, cov_to, atol=1e-8)
+    np.testing.assert_allclose(A @ np.ones(3) + b, np.zeros(3), atol=1e-12)
+
+
+def test_folding_keeps_one_forward_pass_and_the_inverse():
+    torch.manual_seed(0)
+    forward, inverse = (
+        torch.nn.Sequential(
+            torch.nn.Linear(3, 8), torch.nn.LeakyReLU(0.5), torch.nn.Linear(8, 3)
+        ),
+        torch.nn.Sequential(
+            torch.nn.Linear(3, 8), torch.nn.LeakyReLU(0.5), torch.nn.Linear(8, 3)
+        ),
+    )
+    rng = np.random.RandomState(1)
+    A = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    b = rng.normal(size=3)
+    y = torch.randn(50, 3)
+    with torch.no_grad():
+        before, inv_before = forward(y).double().numpy(), inverse(forward(y))
+    fold_into_output(forward, A, b)
+    fold_into_input(inverse, A, b)
+    with torch.no_grad():
+        after, inv_after = forward(y).double().numpy(), inverse(forward(y))
+    np.testing.assert_allclose(after, before @ A.T + b, rtol=1e-4, atol=1e-4)
+    # the inverse map sees through the affine correction
+    np.testing.assert_allclose(inv_after.numpy(), inv_before.numpy(), atol=1e-3)
+
+
+def test_recalibrated_samples_have_the_data_covariance():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3)) @ np.array([[2.0, 0, 0], [1.0, 1.0, 0], [0, 0, 0.1]])
+    gtn = GTNSampler(max_epochs=3, fit_inverse=True, **FAST).fit(X)
+    assert gtn.recalibrate_ and gtn.lr_schedule_ == "cosine" and gtn.lr_ == 3e-3
+    S = gtn.sample(20000, random_state=0)
+    np.testing.assert_allclose(
+        np.cov(S, rowvar=False),
+        np.cov(X, rowvar=False),
+        atol=0.05 * np.abs(np.cov(X, rowvar=False)).max(),
+    )
+    # transform still inverts inverse_transform about as well as without
+    plain = GTNSampler(max_epochs=3, recalibrate=False, **FAST).fit(X)
+    codes = rng.normal(size=(200, 3))
+    err = np.abs(gtn.transform(gtn.inverse_transform(codes)) - codes).mean()
+    err_plain = np.abs(plain.transform(plain.inverse_transform(codes)) - codes).mean()
+    assert err < 2 * err_plain + 0.05
