@@ -403,10 +403,14 @@ class GTNSampler(
         """Validate the constructor arguments; return the resolved values."""
         for name in ("negative_slope", "lr"):
             value = getattr(self, name)
-            if name == "lr" and is_auto(value, name="lr", expected="a float > 0"):
+            if name == "lr" and isinstance(value, str) and value == "auto":
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number, got {value!r}.")
+                raise TypeError(
+                    f"{name} must be a real number"
+                    + (" or 'auto'" if name == "lr" else "")
+                    + f", got {value!r}."
+                )
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value!r}.")
         if self.negative_slope <= 0:
