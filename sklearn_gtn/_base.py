@@ -72,6 +72,10 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def _is_auto_str(value):
+    return isinstance(value, str) and value == "auto"
+
+
 def check_float32_range(A, *, name):
     """Refuse values the float32 networks cannot take (``|a| > 3.4e38``)."""
     A = np.asarray(A)
@@ -196,15 +200,22 @@ class TorchEstimator(VersionedPickle, SaveMixin):
     _CPU_CHUNK_ROWS = None
 
     # ----------------------------------------------------------------- checks
-    def _check_torch_params(self):
-        """Check the parameters every torch estimator has; the device."""
+    def _check_torch_params(self, *, auto=()):
+        """Check the parameters every torch estimator has; the device.
+
+        ``lr`` and ``max_epochs`` may also be ``"auto"`` where named in
+        ``auto`` (the subclass resolves them in ``fit``).
+        """
         value = self.lr
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"lr must be a real number, got {value!r}.")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"lr must be finite and > 0, got {value!r}.")
+        if not ("lr" in auto and _is_auto_str(value)):
+            also = " or 'auto'" if "lr" in auto else ""
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"lr must be a real number{also}, got {value!r}.")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"lr must be finite and > 0, got {value!r}.")
         check_positive_int(self.batch_size, name="batch_size")
-        check_positive_int(self.max_epochs, name="max_epochs")
+        if not ("max_epochs" in auto and _is_auto_str(self.max_epochs)):
+            check_positive_int(self.max_epochs, name="max_epochs")
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_positive_int(self.verbose, name="verbose", minimum=0)
         check_precision(self.precision)
@@ -243,6 +254,9 @@ class TorchEstimator(VersionedPickle, SaveMixin):
         valid=None,
         patience=None,
         title=None,
+        lr=None,
+        max_epochs=None,
+        callbacks=(),
         **params,
     ):
         """Build a skorch ``net_class`` and fit it on ``(X, y)``.
@@ -250,12 +264,14 @@ class TorchEstimator(VersionedPickle, SaveMixin):
         ``valid`` (a pair of tensors or ``None``) is the validation data; with
         ``patience`` early stopping restores the best weights. ``None``
         turns validation off (``train_split=None``). ``params`` go to the net
-        (module, criterion, optimiser arguments). Returns the fitted net,
+        (module, criterion, optimiser arguments); ``lr`` and ``max_epochs``
+        default to the estimator's parameters; ``callbacks`` are added
+        ``(name, callback)`` pairs. Returns the fitted net,
         detached from any accelerator, in evaluation mode, with no reference
         to the validation data.
         """
         verbose = int(self.verbose) if self._is_main() else 0
-        callbacks = [("finite_loss", _FiniteLoss())]
+        callbacks = [("finite_loss", _FiniteLoss()), *callbacks]
         kwargs = {"train_split": None}
         if valid is not None:
             kwargs["train_split"] = predefined_split(Dataset(*valid))
@@ -281,9 +297,9 @@ class TorchEstimator(VersionedPickle, SaveMixin):
         net = net_class(
             optimizer=torch.optim.Adam,
             criterion=torch.nn.MSELoss,
-            lr=float(self.lr),
+            lr=float(self.lr if lr is None else lr),
             batch_size=int(self.batch_size),
-            max_epochs=int(self.max_epochs),
+            max_epochs=int(self.max_epochs if max_epochs is None else max_epochs),
             iterator_train=_TensorBatches,
             iterator_train__shuffle=True,
             iterator_valid=_TensorBatches,

@@ -26,7 +26,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetRegressor
 
-from . import _accelerate
+from . import _accelerate, _training
 from ._base import TorchEstimator, check_float32_range, in_training_columns
 from ._fitting import restore_on_failure
 from ._modules import MLP, n_batch_norm_layers
@@ -83,10 +83,16 @@ class GTNSampler(
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(50, 50, 50, 50, 50, 50)
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
         Width of each hidden layer of both networks (scikit-learn's
-        ``MLPRegressor`` convention). The default is the paper's network for
-        MNIST latents.
+        ``MLPRegressor`` convention). ``"auto"``: with
+        ``labeling="algorithm1"`` the paper's network for MNIST latents (6
+        layers of 50); with ``"assignment"`` the same up to 2 features (a
+        small network samples fast), else 4 layers of ``32 * n_features``
+        units, at least 64 and at most 256 (wider networks fix the
+        under-dispersed samples of higher dimensions, see
+        :doc:`/benchmarks`, "Sample quality"). The resolved value is
+        ``hidden_layer_sizes_``.
     negative_slope : float, default=0.5
         Slope of the LeakyReLU activations for negative inputs; must be > 0 so
         that the network can be invertible.
@@ -97,13 +103,23 @@ class GTNSampler(
         network: 25 hidden layers, ``batch_norm=20``). ``"auto"``: ``True``
         with ``labeling="algorithm1"`` (the paper), ``False`` with
         ``"assignment"`` (better in the quality benchmark).
-    lr : float, default=1e-3
-        Learning rate of the Adam optimiser.
+    lr : float or "auto", default="auto"
+        Learning rate of the Adam optimiser (the peak rate with the cosine
+        schedule). ``"auto"``: 3e-3 with ``labeling="assignment"`` and more
+        than 2 features (better than 1e-3 on every real data set of the
+        benchmark, see :doc:`/benchmarks`), else 1e-3. The resolved value is
+        ``lr_``.
     batch_size : int, default=128
         Number of pairs per gradient step.
-    max_epochs : int, default=60
+    max_epochs : int or "auto", default="auto"
         Passes over the labeled pairs (early stopping, when on, may end
-        training sooner).
+        training sooner). ``"auto"``: 60 with ``labeling="algorithm1"``;
+        with ``"assignment"`` the budget is counted in optimizer updates: 60
+        passes' worth, but at least 4,000 updates when ``n_features > 2``
+        (small tables need thousands of updates, not 60) and at most 20,000
+        (a million rows do not pay for 60 passes); small data are repeated
+        so that an epoch holds at least 16 batches. The resolved values are
+        ``max_epochs_`` and ``max_updates_``.
     patience : int, None or "auto", default="auto"
         Stop after this many epochs without improvement of the validation MSE
         and restore the weights of the best epoch; ``None`` trains
@@ -116,9 +132,47 @@ class GTNSampler(
     validation_fraction : float or "auto", default="auto"
         Fraction of ``X`` held out, paired with its own normal draws (labeled
         separately), to compute a validation MSE after every epoch (and stop
-        early, with a ``patience``). In ``[0, 1)``. ``"auto"``: 0.1 when early
-        stopping is on (``patience`` resolves to an int), else 0 (every row
+        early, with a ``patience``; and for ``selection`` and
+        ``residual_noise``). In ``[0, 1)``. ``"auto"``: 0.1 when early
+        stopping or selection is on or ``residual_noise > 0``, else 0 (every row
         is used for training).
+    lr_schedule : {"constant", "cosine"} or "auto", default="auto"
+        Learning rate over training: constant, or decayed from ``lr`` to 0
+        along a half cosine over the ``max_updates_`` updates. ``"auto"``:
+        ``"cosine"`` with ``labeling="assignment"`` and more than 2 features,
+        else ``"constant"`` (in 2-D the cosine decay and ``recalibrate`` cost
+        quality on the toy sets).
+    selection : {"energy", None} or "auto", default="auto"
+        Choose the forward weights on the quality of their samples: at 8
+        checkpoints spread over training, samples of the map are compared
+        with the held-out rows (energy distance in standardised units, see
+        :func:`sklearn_gtn.metrics.energy_distance`) and with the training
+        rows (:func:`sklearn_gtn.metrics.memorisation_ratio`); the checkpoint
+        with the lowest distance among those whose ratio is at least 0.9 is
+        kept, so that longer training never buys quality by copying rows.
+        Needs held-out rows (``validation_fraction > 0``). ``None``: keep the
+        last weights (or early stopping's). ``"auto"``: ``None`` (on the
+        benchmark's data sets the held-out distance, measured on a tenth of
+        the rows, picked early checkpoints that were worse than the last
+        one, and the rows held out were missed by the training, see
+        :doc:`/benchmarks`).
+    residual_noise : float or "auto", default="auto"
+        Add to every sample an elementwise Gaussian term whose per-feature
+        standard deviation is this factor times that of the residuals
+        ``h_hat(y) - x`` of the held-out pairs (``noise_scale_``); 0 adds
+        nothing. Needs held-out rows. ``transform`` and
+        ``inverse_transform`` never add noise. ``"auto"``: 0 (it trades
+        precision for recall and did not win in the benchmark, see
+        :doc:`/benchmarks`).
+    recalibrate : bool or "auto", default="auto"
+        After training, move the mean and covariance of the samples onto
+        those of the training data: the optimal transport map between the
+        two Gaussians (an affine map, from 20,000 draws) is folded into the
+        output layer of the forward network (and its inverse into the input
+        layer of the inverse network), so sampling stays one forward pass.
+        ``"auto"``: ``True`` with ``labeling="assignment"`` and more than 2
+        features (the largest single gain on MNIST latents, see
+        :doc:`/benchmarks`), else ``False``.
     labeling : {"assignment", "algorithm1"}, default="assignment"
         How normal draws are paired with data points. ``"assignment"`` pairs
         them to minimise the total squared distance
@@ -198,12 +252,27 @@ class GTNSampler(
         Epochs run when training the forward map.
     best_epoch_ : int
         Epoch whose weights the forward map kept (the last one without
-        early stopping).
+        early stopping or selection).
     best_validation_loss_ : float or None
         Validation MSE (standardised units) of the kept forward weights;
         ``None`` without validation rows.
     batch_norm_ : bool or int
         The resolved ``batch_norm`` (``"auto"`` replaced by its value).
+    hidden_layer_sizes_ : tuple of int
+        The resolved ``hidden_layer_sizes``.
+    max_epochs_ : int
+        The resolved ``max_epochs``: the epochs of the training budget.
+    max_updates_ : int
+        Optimizer updates of the training budget (``max_epochs_`` epochs).
+    lr_, lr_schedule_, selection_, residual_noise_, recalibrate_
+        The resolved values of these parameters.
+    noise_scale_ : ndarray of shape (n_features_in_,) or None
+        Standard deviation of the noise term added to samples, per feature,
+        in standardised units; ``None`` without residual noise.
+    memorisation_ratio_ : float or None
+        Memorisation ratio (:func:`sklearn_gtn.metrics.memorisation_ratio`,
+        on held-out rows) of the kept checkpoint; ``None`` without
+        selection.
     patience_ : int or None
         The resolved ``patience`` (``None``: no early stopping).
     validation_fraction_ : float
@@ -270,14 +339,18 @@ class GTNSampler(
     def __init__(
         self,
         *,
-        hidden_layer_sizes=(50, 50, 50, 50, 50, 50),
+        hidden_layer_sizes="auto",
         negative_slope=0.5,
         batch_norm="auto",
-        lr=1e-3,
+        lr="auto",
         batch_size=128,
-        max_epochs=60,
+        max_epochs="auto",
         patience="auto",
         validation_fraction="auto",
+        lr_schedule="auto",
+        selection="auto",
+        residual_noise="auto",
+        recalibrate="auto",
         labeling="assignment",
         standardize=True,
         fit_inverse=True,
@@ -295,6 +368,10 @@ class GTNSampler(
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.lr_schedule = lr_schedule
+        self.selection = selection
+        self.residual_noise = residual_noise
+        self.recalibrate = recalibrate
         self.labeling = labeling
         self.standardize = standardize
         self.fit_inverse = fit_inverse
@@ -307,22 +384,6 @@ class GTNSampler(
     # ------------------------------------------------------------------ checks
     def _check_params(self):
         """Validate the constructor arguments; return the resolved values."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-            sizes = (sizes,)
-        try:
-            sizes = tuple(sizes)
-        except TypeError:
-            raise TypeError(
-                "hidden_layer_sizes must be a tuple of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            ) from None
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
-                raise ValueError(
-                    "hidden_layer_sizes must hold positive integers, got "
-                    f"{self.hidden_layer_sizes!r}."
-                )
         value = self.negative_slope
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"negative_slope must be a real number, got {value!r}.")
@@ -334,11 +395,14 @@ class GTNSampler(
                 "invertible and h cannot be a homeomorphism), got "
                 f"{self.negative_slope!r}."
             )
-        device = self._check_torch_params()
+        # lr and max_epochs may be "auto": resolved with the data in fit
+        device = self._check_torch_params(auto=("lr", "max_epochs"))
         if self.labeling not in _LABELINGS:
             raise ValueError(
                 f"labeling must be one of {_LABELINGS}, got {self.labeling!r}."
             )
+        training = _training.check_training_params(self)
+        sizes = training["hidden_layer_sizes"]
         auto = _AUTO_TRAINING[self.labeling]
         batch_norm, patience = self.batch_norm, self.patience
         if is_auto(batch_norm, name="batch_norm", expected="a bool, an int"):
@@ -347,23 +411,29 @@ class GTNSampler(
             patience = auto["patience"]
         if patience is not None:
             check_positive_int(patience, name="patience")
-        validation_fraction = self._check_validation_fraction(patience)
+        validation_fraction = self._check_validation_fraction(
+            patience is not None
+            or training["selection"] is not None
+            or training["residual_noise"] > 0
+        )
+        training = _training.check_selection(self, training, validation_fraction)
         for name in ("standardize", "fit_inverse"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
-        n_batch_norm_layers(batch_norm, len(sizes))
+        if sizes != "by_dimension":
+            n_batch_norm_layers(batch_norm, len(sizes))
         if batch_norm and self.batch_size < 2:
             raise ValueError(
                 "batch_size must be >= 2 with batch_norm=True (BatchNorm1d cannot "
                 f"train on single rows), got batch_size={self.batch_size}."
             )
-        return sizes, device, batch_norm, patience, validation_fraction
+        return sizes, device, batch_norm, patience, validation_fraction, training
 
-    def _check_validation_fraction(self, patience):
-        """The fraction of rows held out; ``"auto"`` follows ``patience``."""
+    def _check_validation_fraction(self, needed):
+        """The fraction of rows held out; ``"auto"``: some when ``needed``."""
         value = self.validation_fraction
         if is_auto(value, name="validation_fraction", expected="a float in [0, 1)"):
-            return _AUTO_VALIDATION_FRACTION if patience is not None else 0.0
+            return _AUTO_VALIDATION_FRACTION if needed else 0.0
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(
                 f"validation_fraction must be a real number or 'auto', got {value!r}."
@@ -416,10 +486,12 @@ class GTNSampler(
             self.batch_norm_,
             self.patience_,
             self.validation_fraction_,
+            training,
         ) = self._check_params()
         with named_input_errors("X"):
             X = validate_data(self, X, reset=True, dtype=np.float64)
         n_train, n_val = self._split_sizes(X.shape[0])
+        sizes, repeats = self._resolve_training(training, sizes, n_train, X.shape[1])
         Z = self._standardize(X)
         rng = self._random_state()
         pairs = self._pair(Z, n_train, n_val, device, rng)
@@ -427,17 +499,54 @@ class GTNSampler(
         self.device_ = str(device)
         tic = time.perf_counter()
         work = self.batch_size * max((*sizes, X.shape[1])) ** 2
+        Y_train, X_train, Y_val, X_val = pairs
         with self._training_run(torch_seed, device, work):
-            self.net_ = self._train(*pairs, sizes, device, "forward network")
+            selector = _training.selection_callback(self, X_train, Y_val, X_val, rng)
+            self.net_ = self._train(
+                *pairs, sizes, device, "forward network", repeats, selector
+            )
+            recal, self.noise_scale_, self.memorisation_ratio_ = (
+                _training.finish_forward(self, selector, X_train, Y_val, X_val, rng)
+            )
             self.inverse_net_ = None
             if self.fit_inverse:
-                Y_train, X_train, Y_val, X_val = pairs
                 self.inverse_net_ = self._train(
-                    X_train, Y_train, X_val, Y_val, sizes, device, "inverse network"
+                    X_train,
+                    Y_train,
+                    X_val,
+                    Y_val,
+                    sizes,
+                    device,
+                    "inverse network",
+                    repeats,
                 )
+                _training.finish_inverse(self, recal)
         self.training_time_ = time.perf_counter() - tic
-        self._record(n_val)
+        self._record(n_val, selector)
         return self
+
+    def _resolve_training(self, training, sizes, n_train, n_features):
+        """Set the resolved training attributes (``hidden_layer_sizes_``,
+        ``max_epochs_``, ``max_updates_``, ``lr_``, ...); the hidden sizes
+        and how many times the training rows are repeated per epoch."""
+        sizes = _training.resolve_hidden_layer_sizes(sizes, n_features)
+        n_batch_norm_layers(self.batch_norm_, len(sizes))
+        self.hidden_layer_sizes_ = sizes
+        self.max_epochs_, self.max_updates_, repeats = _training.resolve_max_epochs(
+            training["max_epochs"], n_train, int(self.batch_size), n_features
+        )
+        self.lr_ = _training.resolve_by_dimension(
+            training["lr"], n_features, _training.DEFAULT_LR, _training.WIDE_LR
+        )
+        self.lr_schedule_ = _training.resolve_by_dimension(
+            training["lr_schedule"], n_features, "constant", "cosine"
+        )
+        self.selection_ = training["selection"]
+        self.residual_noise_ = training["residual_noise"]
+        self.recalibrate_ = _training.resolve_by_dimension(
+            training["recalibrate"], n_features, False, True
+        )
+        return sizes, repeats
 
     def _standardize(self, X):
         """Set ``mean_`` and ``scale_``; ``X`` in standardised units."""
@@ -491,11 +600,13 @@ class GTNSampler(
         # with several processes all train on the main process's pairs
         return _accelerate.share_from_main(self.accelerator, *pairs)
 
-    def _record(self, n_val):
+    def _record(self, n_val, selector):
         """The fitted attributes read from the forward net's history."""
         history = self.net_.history
         self.n_epochs_ = len(history)
         self.best_epoch_ = self._best_epoch(self.net_)
+        if selector is not None:  # the checkpoint selection kept
+            self.best_epoch_ = _training.kept_epoch(selector, self.n_epochs_)
         if n_val:
             epochs = list(history[:, "epoch"])
             losses = history[:, "valid_loss"]
@@ -513,18 +624,31 @@ class GTNSampler(
         return label_pairs(Z, Y, device=device, verbose=verbose)
 
     def _train(
-        self, inputs, targets, valid_inputs, valid_targets, sizes, device, title
+        self,
+        inputs,
+        targets,
+        valid_inputs,
+        valid_targets,
+        sizes,
+        device,
+        title,
+        repeats=1,
+        selector=None,
     ):
-        """Build and fit one skorch net ``inputs -> targets``."""
+        """Build and fit one skorch net ``inputs -> targets`` (the training
+        rows ``repeats`` times per epoch)."""
         valid = None if valid_inputs is None else (valid_inputs, valid_targets)
         return self._fit_net(
             NeuralNetRegressor,
-            inputs,
-            targets,
+            _training.repeated(inputs, repeats),
+            _training.repeated(targets, repeats),
             device=device,
             valid=valid,
             patience=self.patience_,
             title=title,
+            lr=self.lr_,
+            max_epochs=self.max_epochs_,
+            callbacks=_training.training_callbacks(self, selector),
             module=MLP,
             module__n_features_in=inputs.shape[1],
             module__n_features_out=targets.shape[1],
@@ -570,11 +694,15 @@ class GTNSampler(
         check_output_size(
             n_samples, self.n_features_in_, name="n_samples", value_bytes=12
         )
-        codes = self._draws(n_samples, random_state)
-        return in_training_columns(self, self._decode(codes))
+        codes, noise = self._draws(n_samples, random_state)
+        out = self._decode(codes)
+        if noise is not None:  # in standardised units, like the map's output
+            out += noise.numpy() * (self.noise_scale_ * self.scale_)
+        return in_training_columns(self, out)
 
     def _draws(self, n_samples, random_state):
-        """The normal codes ``sample`` maps (a float32 CPU tensor)."""
+        """The normal codes ``sample`` maps and the residual-noise draws
+        (float32 CPU tensors; ``None`` without residual noise)."""
         rng = check_random_state(random_state)
         gen = torch.Generator().manual_seed(
             int(rng.randint(np.iinfo(np.int64).max, dtype=np.int64))
@@ -583,7 +711,12 @@ class GTNSampler(
         # codes do not depend on the chunking or on the device; the samples
         # agree across chunkings and devices to float32 rounding (on the CPU
         # the chunking is fixed by the network: docs/reproducibility.rst)
-        return torch.randn(n_samples, self.n_features_in_, generator=gen)
+        codes = torch.randn(n_samples, self.n_features_in_, generator=gen)
+        noise = None
+        if getattr(self, "noise_scale_", None) is not None:
+            # the residual-noise term, drawn after all the codes
+            noise = torch.randn(n_samples, self.n_features_in_, generator=gen)
+        return codes, noise
 
     def _decode(self, codes):
         """``h_hat(codes)`` in data units (ndarray)."""

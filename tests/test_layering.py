@@ -23,6 +23,8 @@ LAYERS = [
     {"_modules", "_batching", "_greedy", "plotting"},
     # runtime policy, the pairing step, metrics and data
     {"_runtime", "_accelerate", "labeling", "assignment", "metrics", "datasets"},
+    # the training policy of GTNSampler (budget, schedule, selection) reads metrics
+    {"_training"},
     {"_versioning"},
     # the estimators' floor
     {"_base"},

@@ -1,0 +1,260 @@
+"""Training budget, width, schedule, checkpoint selection and residual noise."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_gtn import GTNSampler
+from sklearn_gtn._training import (
+    MEMORISATION_FLOOR,
+    SampleQualityCheckpoint,
+    checkpoint_epochs,
+    fold_into_input,
+    fold_into_output,
+    gaussian_transport,
+    resolve_hidden_layer_sizes,
+    resolve_max_epochs,
+)
+
+FAST = dict(hidden_layer_sizes=(8,), batch_size=64, device="cpu", random_state=0)
+
+
+@pytest.mark.parametrize(
+    "n_train, n_features, updates, repeats",
+    [
+        (124, 13, 4000, 16),  # wine: thousands of updates, 16 copies per epoch
+        (3600, 16, 4002, 1),  # 29 batches per pass: 138 passes
+        (20_000, 16, 60 * 157, 1),  # 60 passes are above the floor
+        (1_000_000, 16, 3 * 7813, 1),  # capped: a few passes, never 0
+        (10_000_000, 16, 78_125, 1),
+        (5000, 2, 2400, 1),  # 2-D: 60 passes, no floor
+        (600, 2, 304, 4),
+    ],
+)
+def test_auto_budget_counts_updates(n_train, n_features, updates, repeats):
+    epochs, n_updates, n_repeats = resolve_max_epochs(
+        "by_updates", n_train, 128, n_features
+    )
+    assert (n_updates, n_repeats) == (updates, repeats)
+    assert n_updates == epochs * math.ceil(repeats * n_train / 128)
+    assert n_updates <= max(30_000, math.ceil(n_train / 128))
+    assert math.ceil(repeats * n_train / 128) >= min(16, n_updates)
+
+
+def test_explicit_max_epochs_is_kept():
+    assert resolve_max_epochs(7, 1000, 100) == (7, 70, 1)
+
+
+def test_width_grows_with_dimension_and_stays_small_in_2d():
+    assert resolve_hidden_layer_sizes("by_dimension", 1) == (50,) * 6
+    assert resolve_hidden_layer_sizes("by_dimension", 2) == (50,) * 6
+    widths = [resolve_hidden_layer_sizes("by_dimension", d)[0] for d in range(3, 40)]
+    assert widths == sorted(widths) and widths[-1] == 256
+    assert resolve_hidden_layer_sizes((5, 6), 30) == (5, 6)
+
+
+def test_checkpoints_end_at_the_last_epoch():
+    for n in (1, 2, 7, 100, 4000):
+        points = checkpoint_epochs(n)
+        assert points[-1] == n and points == sorted(set(points)) and points[0] >= 1
+
+
+def test_fit_records_the_resolved_budget():
+    X = np.random.RandomState(0).normal(size=(200, 3))
+    gtn = GTNSampler(max_epochs=3, fit_inverse=False, **FAST)
+    gtn.set_params(hidden_layer_sizes="auto").fit(X)
+    assert gtn.hidden_layer_sizes_ == resolve_hidden_layer_sizes("by_dimension", 3)
+    # 10% held out? no: selection off and no early stopping, all rows train
+    assert gtn.validation_fraction_ == 0.0
+    assert gtn.max_epochs_ == gtn.n_epochs_ == 3
+    assert gtn.max_updates_ == 3 * math.ceil(200 / 64)
+    auto = GTNSampler(selection=None, fit_inverse=False, **FAST)
+    auto.set_params(hidden_layer_sizes=(4,)).fit(X[:40])
+    # 40 rows: one batch per pass, 16 copies make 10 batches of 64 per epoch,
+    # at least 4,000 updates
+    assert auto.max_updates_ == 4000 and auto.n_epochs_ == auto.max_epochs_ == 400
+    assert gtn.hidden_layer_sizes == "auto"  # the parameter is untouched
+
+
+def test_paper_configuration_is_one_parameter_away():
+    X = np.random.RandomState(0).normal(size=(60, 2))
+    gtn = GTNSampler(labeling="algorithm1", device="cpu", random_state=0)
+    gtn.set_params(fit_inverse=False, batch_size=32).fit(X)
+    assert gtn.hidden_layer_sizes_ == (50,) * 6
+    assert gtn.max_epochs_ == 60 or gtn.n_epochs_ < 60  # early stopping
+    assert gtn.selection_ is None and gtn.noise_scale_ is None
+    assert gtn.lr_schedule_ == "constant"
+
+
+class _Net:
+    """What the callback touches of a skorch net."""
+
+    def __init__(self, module):
+        self.module_ = module
+        self.history = _History()
+
+
+class _History(list):
+    def record(self, key, value):
+        self[-1][key] = value
+
+
+def _run_scripted(scores, floor=MEMORISATION_FLOOR):
+    """Feed the callback scripted (energy, memorisation) values."""
+    module = torch.nn.Linear(2, 2)
+    cb = SampleQualityCheckpoint(
+        list(range(1, len(scores) + 1)),
+        torch.zeros(5, 2),
+        torch.zeros(5, 2),
+        torch.zeros(5, 2),
+        0.0,
+        seed=0,
+        floor=floor,
+    ).initialize()
+    net = _Net(module)
+    script = iter(scores)
+    cb._evaluate = lambda module: (*next(script), None)
+    for epoch, _ in enumerate(scores, 1):
+        net.history.append({"epoch": epoch})
+        with torch.no_grad():
+            module.weight.fill_(epoch)  # the weights of each epoch
+        cb.on_epoch_end(net)
+    cb.on_train_end(net)
+    return cb.best_[0], float(module.weight[0, 0].detach())
+
+
+def test_selection_keeps_the_best_checkpoint_that_does_not_copy():
+    # the lowest energy (epoch 4) copies rows: never kept
+    scores = [(0.5, 1.2), (0.3, 1.1), (0.2, 0.95), (0.1, 0.5), (0.25, 0.91)]
+    assert _run_scripted(scores) == (3, 3.0)
+
+
+def test_selection_without_a_safe_checkpoint_keeps_the_least_copying():
+    scores = [(0.5, 0.6), (0.3, 0.8), (0.1, 0.7)]
+    assert _run_scripted(scores) == (2, 2.0)
+
+
+def test_selection_in_a_fit_respects_the_floor():
+    X = np.random.RandomState(0).normal(size=(300, 2)) * [1.0, 5.0]
+    gtn = GTNSampler(max_epochs=8, selection="energy", fit_inverse=False, **FAST)
+    gtn.fit(X)
+    assert gtn.selection_ == "energy" and gtn.validation_fraction_ == 0.1
+    history = gtn.net_.history
+    checked = [h for h in history if "sample_energy" in h]
+    assert [h["epoch"] for h in checked] == checkpoint_epochs(8)
+    kept = history[gtn.best_epoch_ - 1]
+    assert kept["memorisation"] == gtn.memorisation_ratio_
+    safe = [h for h in checked if h["memorisation"] >= MEMORISATION_FLOOR]
+    if safe:
+        assert kept["memorisation"] >= MEMORISATION_FLOOR
+        assert kept["sample_energy"] == min(h["sample_energy"] for h in safe)
+
+
+def test_residual_noise_off_and_on():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3)) * [1.0, 2.0, 3.0] + 5.0
+    plain = GTNSampler(max_epochs=4, residual_noise=0.0, **FAST).fit(X)
+    noisy = GTNSampler(max_epochs=4, residual_noise=1.0, **FAST).fit(X)
+    assert plain.noise_scale_ is None
+    assert noisy.noise_scale_.shape == (3,) and np.all(noisy.noise_scale_ > 0)
+    # without noise a sample is the forward map of the codes
+    codes = torch.randn(
+        50,
+        3,
+        generator=torch.Generator().manual_seed(
+            int(
+                np.random.RandomState(1).randint(np.iinfo(np.int64).max, dtype=np.int64)
+            )
+        ),
+    ).numpy()
+    np.testing.assert_allclose(
+        plain.sample(50, random_state=1), plain.inverse_transform(codes), rtol=1e-5
+    )
+    a = noisy.sample(50, random_state=1)
+    assert a.shape == (50, 3) and np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, noisy.sample(50, random_state=1))
+    assert not np.array_equal(a, noisy.sample(50, random_state=2))
+    # the noise term is the difference to the noiseless map, in data units
+    diff = (a - noisy.inverse_transform(codes)) / noisy.scale_
+    assert 0.3 < np.std(diff / noisy.noise_scale_) < 2.0
+    # transform and inverse_transform keep working (no noise)
+    Z = noisy.transform(X[:5])
+    assert Z.shape == (5, 3)
+    np.testing.assert_array_equal(
+        noisy.inverse_transform(Z), noisy.inverse_transform(Z)
+    )
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(lr_schedule="linear"), "lr_schedule must be one of"),
+        (dict(selection="c2st"), "selection must be"),
+        (dict(residual_noise=-1.0), "residual_noise must be finite and >= 0"),
+        (dict(residual_noise="big"), "residual_noise must be"),
+        (dict(selection="energy", validation_fraction=0.0), "needs held-out rows"),
+        (dict(residual_noise=0.5, validation_fraction=0.0), "held-out rows"),
+        (dict(hidden_layer_sizes="wide"), "hidden_layer_sizes must be"),
+        (dict(max_epochs="many"), "max_epochs must be"),
+    ],
+)
+def test_bad_training_parameters(params, match):
+    X = np.random.RandomState(0).normal(size=(50, 2))
+    with pytest.raises((ValueError, TypeError), match=match):
+        GTNSampler(**{**FAST, **params}).fit(X)
+
+
+def test_gaussian_transport_moves_moments():
+    rng = np.random.RandomState(0)
+    L = rng.normal(size=(3, 3))
+    cov_from, cov_to = L @ L.T + np.eye(3), np.diag([1.0, 4.0, 0.25])
+    A, b = gaussian_transport(np.ones(3), cov_from, np.zeros(3), cov_to)
+    np.testing.assert_allclose(A, A.T, atol=1e-10)  # the transport map
+    np.testing.assert_allclose(A @ cov_from @ A.T, cov_to, atol=1e-8)
+    np.testing.assert_allclose(A @ np.ones(3) + b, np.zeros(3), atol=1e-12)
+
+
+def test_folding_keeps_one_forward_pass_and_the_inverse():
+    torch.manual_seed(0)
+    forward, inverse = (
+        torch.nn.Sequential(
+            torch.nn.Linear(3, 8), torch.nn.LeakyReLU(0.5), torch.nn.Linear(8, 3)
+        ),
+        torch.nn.Sequential(
+            torch.nn.Linear(3, 8), torch.nn.LeakyReLU(0.5), torch.nn.Linear(8, 3)
+        ),
+    )
+    rng = np.random.RandomState(1)
+    A = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    b = rng.normal(size=3)
+    y = torch.randn(50, 3)
+    with torch.no_grad():
+        before, inv_before = forward(y).double().numpy(), inverse(forward(y))
+    fold_into_output(forward, A, b)
+    fold_into_input(inverse, A, b)
+    with torch.no_grad():
+        after, inv_after = forward(y).double().numpy(), inverse(forward(y))
+    np.testing.assert_allclose(after, before @ A.T + b, rtol=1e-4, atol=1e-4)
+    # the inverse map sees through the affine correction
+    np.testing.assert_allclose(inv_after.numpy(), inv_before.numpy(), atol=1e-3)
+
+
+def test_recalibrated_samples_have_the_data_covariance():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3)) @ np.array([[2.0, 0, 0], [1.0, 1.0, 0], [0, 0, 0.1]])
+    gtn = GTNSampler(max_epochs=3, fit_inverse=True, **FAST).fit(X)
+    assert gtn.recalibrate_ and gtn.lr_schedule_ == "cosine" and gtn.lr_ == 3e-3
+    S = gtn.sample(20000, random_state=0)
+    np.testing.assert_allclose(
+        np.cov(S, rowvar=False),
+        np.cov(X, rowvar=False),
+        atol=0.05 * np.abs(np.cov(X, rowvar=False)).max(),
+    )
+    # transform still inverts inverse_transform about as well as without
+    plain = GTNSampler(max_epochs=3, recalibrate=False, **FAST).fit(X)
+    codes = rng.normal(size=(200, 3))
+    err = np.abs(gtn.transform(gtn.inverse_transform(codes)) - codes).mean()
+    err_plain = np.abs(plain.transform(plain.inverse_transform(codes)) - codes).mean()
+    assert err < 2 * err_plain + 0.05
