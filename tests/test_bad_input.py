@@ -578,7 +578,7 @@ def test_huge_sample_request_is_served_in_chunks(objects, monkeypatch):
     monkeypatch.setattr(MLP, "forward", recording)
     # the same draws through other chunks (other kernels): equal to rounding
     np.testing.assert_allclose(
-        gtn.sample(1000, random_state=0), expected, rtol=1e-5, atol=1e-7
+        gtn.sample(1000, random_state=0), expected, rtol=1e-4, atol=1e-5
     )
     assert max(sizes) == 7 and sum(sizes) == 1000  # 7 rows at a time
 
@@ -590,7 +590,7 @@ def test_huge_pipeline_request_is_served_in_chunks(objects, monkeypatch):
     images = ae.inverse_transform(codes)
     _chunks_of(5, monkeypatch)
     np.testing.assert_allclose(
-        pipe.sample(500, random_state=1), expected, rtol=1e-5, atol=1e-7
+        pipe.sample(500, random_state=1), expected, rtol=1e-4, atol=1e-5
     )
     # the autoencoder runs on the same runner, in chunks of 5 images too
     np.testing.assert_allclose(

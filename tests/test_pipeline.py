@@ -149,11 +149,23 @@ def test_interpolate_bad_input():
         pipe.interpolate(X[0], X[1], n_steps=1)
 
 
+def _standardised(A, X):
+    """``A`` in the units of the scored ``X``: each column divided by the
+    standard deviation of that column of ``X`` (constant columns: by 1)."""
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    return A / scale
+
+
 def test_score_is_negative_energy_distance_in_input_space():
     X = _subspace_data()
     pipe = make_generative_pipeline(StandardScaler(), PCA(3), GaussianSampler()).fit(X)
     X_test = _subspace_data(n=80, seed=0)
-    expected = -_energy_distance_reference(X_test, pipe.sample(80, random_state=0))
+    samples = pipe.sample(80, random_state=0)
+    # in standardised units of the input space, so every column counts
+    expected = -_energy_distance_reference(
+        _standardised(X_test, X_test), _standardised(samples, X_test)
+    )
     assert pipe.score(X_test) == pytest.approx(expected, rel=1e-6)
     assert pipe.score(X_test) == pipe.score(X_test)  # fixed seed: deterministic
 
@@ -174,7 +186,10 @@ def test_image_score_flattens_inputs(image_pipe):
     images = _digit_images()
     score = image_pipe.score(images[:50])
     samples = image_pipe.sample(50, random_state=0).reshape(50, -1)
-    ref = -_energy_distance_reference(images[:50].reshape(50, -1), samples)
+    flat = images[:50].reshape(50, -1)
+    ref = -_energy_distance_reference(
+        _standardised(flat, flat), _standardised(samples, flat)
+    )
     assert score == pytest.approx(ref, rel=1e-6)
 
 

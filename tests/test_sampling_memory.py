@@ -38,7 +38,7 @@ def test_small_chunk_budget_gives_the_same_samples(gtn, monkeypatch):
 
     monkeypatch.setattr(runtime_module, "_CHUNK_BYTES_CPU", 4 * 16 * 300)
     monkeypatch.setattr(base_module, "chunk_rows", small)
-    assert_allclose(gtn.sample(3000, random_state=4), expected, rtol=1e-5, atol=1e-7)
+    assert_allclose(gtn.sample(3000, random_state=4), expected, rtol=1e-4, atol=1e-5)
     assert rows == [256]  # the smallest CPU chunk: 12 forward passes
 
 
@@ -61,7 +61,7 @@ def test_out_of_memory_retries_smaller_chunks(gtn, monkeypatch):
 
     monkeypatch.setattr(MLP, "forward", forward)
     # the same draws through other chunks: the same samples up to rounding
-    assert_allclose(gtn.sample(1000, random_state=0), expected, rtol=1e-5, atol=1e-7)
+    assert_allclose(gtn.sample(1000, random_state=0), expected, rtol=1e-4, atol=1e-5)
     assert sizes[:4] == [1000, 250, 62, 15]  # four times smaller each time
     assert set(sizes[4:]) == {15, 10}  # then the same size (and the rest)
     assert sum(sizes[3:]) == 1000  # every row served once
@@ -97,4 +97,6 @@ def test_cuda_sampling_matches_with_small_free_memory(monkeypatch):
     monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device=None: 0)
     monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 0)
     # same codes; cuBLAS may pick other kernels for other chunk sizes
-    np.testing.assert_allclose(gtn.sample(5000, random_state=1), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        gtn.sample(5000, random_state=1), expected, rtol=1e-4, atol=1e-5
+    )
