@@ -130,6 +130,22 @@ def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+# interpolate: at most this many points per path (a path is drawn or walked,
+# not sampled from; the bound keeps n_steps=10**9 from allocating gigabytes)
+MAX_STEPS = 1_000_000
+
+
+def check_n_steps(n_steps) -> int:
+    """``n_steps`` of an interpolation: an int in ``[2, MAX_STEPS]``."""
+    n_steps = check_positive_int(n_steps, name="n_steps", minimum=2)
+    if n_steps > MAX_STEPS:
+        raise ValueError(
+            f"n_steps must be at most {MAX_STEPS:,} (points per path), got "
+            f"{n_steps}; interpolate shorter paths or sample instead."
+        )
+    return n_steps
+
+
 @contextlib.contextmanager
 def float32_matmul_highest():
     """Run float32 matrix products in full IEEE precision (no TF32/bf16 shortcut).

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._fitting import restore_on_failure
 from ._registry import register
-from ._utils import check_positive_int, named_input_errors
+from ._utils import check_n_steps, check_positive_int, named_input_errors
 from ._versioning import SaveMixin
 from .metrics import energy_scorer
 
@@ -241,7 +241,7 @@ or DataFrame
             row).
         """
         check_is_fitted(self)
-        n_steps = check_positive_int(n_steps, name="n_steps", minimum=2)
+        n_steps = check_n_steps(n_steps)
         a, single_a = self._as_batch(x_start, "x_start")
         b, single_b = self._as_batch(x_end, "x_end")
         if _is_dataframe(a) != _is_dataframe(b) or np.shape(a) != np.shape(b):

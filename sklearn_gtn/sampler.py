@@ -32,7 +32,7 @@ from ._fitting import restore_on_failure
 from ._modules import MLP, n_batch_norm_layers
 from ._registry import register
 from ._runtime import _training_data_device, check_output_size
-from ._utils import check_positive_int, is_auto, named_input_errors
+from ._utils import check_n_steps, check_positive_int, is_auto, named_input_errors
 from ._versioning import GTNVersionWarning
 from .assignment import assignment_pairs
 from .labeling import label_pairs
@@ -52,9 +52,6 @@ _AUTO_TRAINING = {
 }
 # validation_fraction="auto": the rows held out when early stopping needs them
 _AUTO_VALIDATION_FRACTION = 0.1
-# interpolate: at most this many points per path (a path is drawn or walked,
-# not sampled from; the bound keeps n_steps=10**9 from allocating gigabytes)
-_MAX_STEPS = 1_000_000
 
 
 @register("sklearn_gtn.GTNSampler")
@@ -820,15 +817,6 @@ class GTNSampler(
         """
         return self.fit(X, y).transform(X)
 
-    def _n_steps(self, n_steps):
-        n_steps = check_positive_int(n_steps, name="n_steps", minimum=2)
-        if n_steps > _MAX_STEPS:
-            raise ValueError(
-                f"n_steps must be at most {_MAX_STEPS:,} (points per path), got "
-                f"{n_steps}; interpolate shorter paths or sample instead."
-            )
-        return n_steps
-
     def _paths(self, start, end, n_steps):
         """Straight lines between code rows; ``(n_pairs, n_steps, d)`` codes."""
         t = np.linspace(0.0, 1.0, n_steps)[None, :, None]
@@ -871,7 +859,7 @@ class GTNSampler(
             one.
         """
         check_is_fitted(self)
-        n_steps = self._n_steps(n_steps)
+        n_steps = check_n_steps(n_steps)
         a, b, single = self._pair_arrays(z_start, z_end, ("z_start", "z_end"))
         a, b = self._check_codes(a, "z_start"), self._check_codes(b, "z_end")
         check_float32_range(a, name="z_start")
@@ -910,7 +898,7 @@ class GTNSampler(
             one.
         """
         check_is_fitted(self)
-        n_steps = self._n_steps(n_steps)
+        n_steps = check_n_steps(n_steps)
         a, b, single = self._pair_arrays(x_start, x_end, ("x_start", "x_end"))
         a, b = self._check_codes(a, "x_start"), self._check_codes(b, "x_end")
         codes_a, codes_b = self._encode(a), self._encode(b)
