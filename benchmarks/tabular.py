@@ -20,7 +20,11 @@ Oversampling: GTNOverSampler, SMOTE and RandomOverSampler inside an
 imbalanced-learn pipeline with a classifier, over repeated stratified
 splits: balanced accuracy, F1 of the minority class, and fit_resample time.
 
-Run: ``python benchmarks/tabular.py [--quick] [--ctgan-epochs N] [--out FILE]``.
+Run: ``python benchmarks/tabular.py [--quick] [--ctgan-epochs N] [--out FILE]``;
+``--candidates`` adds the default-sampler candidates of
+:func:`make_tabular_sampler`, ``--split-seeds 0,1`` repeats the quality part
+over several random splits (with a table of medians at the end),
+``--skip-ctgan`` leaves CTGAN out.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 from sklearn_gtn import (  # noqa: E402
     GTNMixture,
     GTNOverSampler,
+    GTNSampler,
     make_tabular_sampler,
 )
 from sklearn_gtn.metrics import c2st_accuracy  # noqa: E402
@@ -175,8 +180,32 @@ class Tabular:
         return self.pipe.sample(n, random_state=random_state)
 
 
-def quality_models(ctgan_epochs, variants):
-    models = {"make_tabular_sampler()": lambda: Tabular()}
+def candidate_models():
+    """Candidates for make_tabular_sampler's default sampler (seeded by it)."""
+
+    def gtn(**params):
+        return lambda: Tabular(GTNSampler(fit_inverse=False, random_state=0, **params))
+
+    return {
+        "(a) GTNSampler(300 epochs, batch 32)": gtn(max_epochs=300, batch_size=32),
+        "(b) GTNSampler() defaults": gtn(),
+        "(c) GTNSampler(batch 32)": gtn(batch_size=32),
+        "(d) GTNSampler(6 x 256)": gtn(hidden_layer_sizes=(256,) * 6),
+        "(e) (a), recalibrate=False": gtn(
+            max_epochs=300, batch_size=32, recalibrate=False
+        ),
+        "(f) (a), 600 epochs": gtn(max_epochs=600, batch_size=32),
+        "(g) GTNMixture((b))": lambda: Tabular(
+            GTNMixture(GTNSampler(fit_inverse=False), random_state=0)
+        ),
+    }
+
+
+def quality_models(ctgan_epochs, variants, ctgan=True, candidates=False):
+    if candidates:  # the current default is one of them
+        models = candidate_models()
+    else:
+        models = {"make_tabular_sampler()": lambda: Tabular()}
     if variants:
         models["GTN, uniform categories"] = lambda: Tabular(
             categorical_encoding="uniform"
@@ -192,9 +221,10 @@ def quality_models(ctgan_epochs, variants):
         import sdv  # noqa: F401
 
         models["SDV GaussianCopula"] = lambda: SDVModel("copula")
-        models[f"SDV CTGAN ({ctgan_epochs} epochs)"] = lambda: SDVModel(
-            "ctgan", ctgan_epochs
-        )
+        if ctgan:
+            models[f"SDV CTGAN ({ctgan_epochs} epochs)"] = lambda: SDVModel(
+                "ctgan", ctgan_epochs
+            )
     except ImportError:
         print("sdv not installed: SDV models skipped")
     return models
@@ -231,10 +261,10 @@ def quality_metrics(train, test, synth, enc, seed=0):
     }
 
 
-def run_quality(tables, models, out):
+def run_quality(tables, models, out, seed=0):
     rows = []
     for tname, df in tables.items():
-        train, test = split(df)
+        train, test = split(df, seed)
         enc = featurizer(train)
         ref = quality_metrics(
             train,
@@ -263,6 +293,32 @@ def run_quality(tables, models, out):
             rows.append((tname, mname, m))
             emit(out, tname, mname, m, len(train), len(test))
     return rows
+
+
+def emit_medians(rows, n_seeds, out):
+    """Median of each metric over the split seeds, per table and model."""
+    header = (
+        f"\nMedians over {n_seeds} splits:\n\n| table | model | C2ST | KS | TV | corr "
+        "| memo | fit s | sample s |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    print(header, flush=True)
+    if out:
+        with open(out, "a") as f:
+            f.write(header + "\n")
+    groups = {}
+    for tname, mname, m in rows:
+        groups.setdefault((tname, mname), []).append(m)
+    for (tname, mname), ms in groups.items():
+        med = {k: float(np.median([m[k] for m in ms])) for k in ms[0]}
+        line = (
+            f"| {tname} | {mname} | {med['C2ST']:.3f} | {med['KS']:.3f} "
+            f"| {med['TV']:.3f} | {med['corr']:.3f} | {med['memo']:.2f} "
+            f"| {med['fit']:.1f} | {med['sample']:.2f} |"
+        )
+        print(line, flush=True)
+        if out:
+            with open(out, "a") as f:
+                f.write(line + "\n")
 
 
 def emit(out, tname, mname, m, n_train, n_test):
@@ -395,6 +451,15 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--ctgan-epochs", type=int, default=300)
     parser.add_argument("--no-variants", action="store_true")
+    parser.add_argument("--skip-ctgan", action="store_true")
+    parser.add_argument(
+        "--candidates",
+        action="store_true",
+        help="add the default-sampler candidates of make_tabular_sampler",
+    )
+    parser.add_argument(
+        "--split-seeds", default="0", help="comma-separated seeds of the splits"
+    )
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-oversampling", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
@@ -422,7 +487,12 @@ def main(argv=None):
         tables = load_tables(args.quick)
         if args.tables:
             tables = {k: tables[k] for k in args.tables.split(",")}
-        models = quality_models(args.ctgan_epochs, not args.no_variants)
+        models = quality_models(
+            args.ctgan_epochs,
+            not args.no_variants,
+            ctgan=not args.skip_ctgan,
+            candidates=args.candidates,
+        )
         if args.only:
             models = {k: v for k, v in models.items() if args.only in k}
         header = (
@@ -433,7 +503,17 @@ def main(argv=None):
         if out:
             with open(out, "a") as f:
                 f.write(header + "\n")
-        run_quality(tables, models, out)
+        seeds = [int(s) for s in args.split_seeds.split(",")]
+        rows = []
+        for seed in seeds:
+            if len(seeds) > 1:
+                print(f"split seed {seed}", flush=True)
+                if out:
+                    with open(out, "a") as f:
+                        f.write(f"split seed {seed}\n")
+            rows += run_quality(tables, models, out, seed)
+        if len(seeds) > 1:
+            emit_medians(rows, len(seeds), out)
     if not args.skip_oversampling:
         header = (
             "\n| data | classifier | oversampler | balanced accuracy ± s.e. | F1 "

@@ -45,7 +45,6 @@ _HANDLE_MISSING = ("indicator", "error")
 # them (frequencies kept); wider ones are interpolated and rounded
 _DISCRETE_MAX_LEVELS = 64
 # make_tabular_sampler's default GTNSampler (see _default_sampler)
-_DEFAULT_EPOCHS = 300
 _DEFAULT_BATCH_SIZE = 32
 # uniform scores are kept this far (relative to one row) from 0 and 1 before
 # the normal quantile function, so the encoded values stay finite (+-3.5 at
@@ -906,12 +905,12 @@ def _default_sampler(random_state):
     """The sampler of :func:`make_tabular_sampler` when none is given."""
     from .sampler import GTNSampler
 
-    # benchmarks/tabular.py (penguins, Wages): 300 epochs of batches of 32
-    # gave a C2ST of 0.63 and 0.60 against 0.73 and 0.69 with GTNSampler's
-    # 60 epochs of 128 (small tables need more gradient steps); no inverse
+    # GTNSampler's own training budget (at least 4,000 updates) with batches
+    # of 32: the lowest median C2ST on penguins over 6 splits, as good as 300
+    # epochs of 32 on diamonds and Wages and 4-5 times faster there
+    # (docs/tabular.rst, "Quality against other synthesizers"); no inverse
     # network, which halves the fit time
     return GTNSampler(
-        max_epochs=_DEFAULT_EPOCHS,
         batch_size=_DEFAULT_BATCH_SIZE,
         fit_inverse=False,
         random_state=random_state,
@@ -924,12 +923,13 @@ def make_tabular_sampler(sampler=None, *, random_state=None, **encoder_params):
     Parameters
     ----------
     sampler : estimator with ``sample(n_samples, random_state)``, default=None
-        The generative model of the encoded columns. ``None``: the default
-        chosen by ``benchmarks/tabular.py``, ``GTNSampler(max_epochs=300,
-        batch_size=32, fit_inverse=False)`` seeded with ``random_state``
-        (small tables need many more gradient steps than GTNSampler's
-        defaults give; without the inverse network, ``interpolate`` runs on
-        a straight line between encoded rows).
+        The generative model of the encoded columns. ``None``:
+        ``GTNSampler(batch_size=32, fit_inverse=False)`` seeded with
+        ``random_state``: GTNSampler's own training budget (at least 4,000
+        updates) in batches of 32, chosen by ``benchmarks/tabular.py`` (see
+        :doc:`/tabular`, "Quality against other synthesizers"). Without the
+        inverse network, ``interpolate`` runs on a straight line between
+        encoded rows.
     random_state : int, RandomState instance or None, default=None
         Seeds the encoder (its uniform draws) and the default sampler.
     **encoder_params : dict

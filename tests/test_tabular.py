@@ -253,6 +253,9 @@ def test_make_tabular_sampler_passes_encoder_params_and_default_sampler():
     encoder, sampler = pipe[0], pipe[-1]
     assert encoder.categorical_encoding == "uniform" and encoder.random_state == 5
     assert isinstance(sampler, GTNSampler) and sampler.random_state == 5
+    # GTNSampler's own budget in batches of 32, no inverse (docs/tabular.rst)
+    assert sampler.max_epochs == "auto" and sampler.batch_size == 32
+    assert sampler.fit_inverse is False
     with pytest.raises(TypeError, match="sampler must be an estimator"):
         make_tabular_sampler(object())
     with pytest.raises(TypeError, match="unexpected keyword"):
