@@ -54,6 +54,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from collections import UserList
 from collections.abc import Mapping
 
 import numpy as np
@@ -522,6 +523,13 @@ def _parse_json(raw, what, budget=None):
 # --------------------------------------------------------------------------
 
 
+def _is_sklearn_user_list(v):
+    """scikit-learn 1.6's ``ColumnTransformer`` keeps its remainder columns in
+    a ``_RemainderColsList`` (a ``UserList`` that warns about a future dtype);
+    later versions keep a plain list, which it is saved and loaded as."""
+    return isinstance(v, UserList) and type(v).__module__.startswith("sklearn.")
+
+
 def _scalar_for_object_array(v):
     return v is None or isinstance(v, (bool, str, numbers.Number, np.generic))
 
@@ -565,7 +573,7 @@ class _Encoder:
             return {
                 "__tuple__": [self.value(x, f"{where}[{i}]") for i, x in enumerate(v)]
             }
-        if type(v) is list:
+        if type(v) is list or _is_sklearn_user_list(v):
             return [self.value(x, f"{where}[{i}]") for i, x in enumerate(v)]
         if type(v) is dict:
             if all(isinstance(k, str) for k in v):
@@ -847,6 +855,19 @@ class _Decoder:
             value = self.value(v["value"])
             if not isinstance(value, (bool, int, float)):
                 raise ValueError("malformed scalar.")
+            # NumPy before 2.0 wraps out-of-range integers silently
+            if dtype.kind in "iu" and not isinstance(value, bool):
+                info = np.iinfo(dtype)
+                if not (isinstance(value, int) and info.min <= value <= info.max):
+                    raise ValueError(
+                        f"corrupt scalar: {value!r} does not fit {dtype.name}."
+                    )
+            if dtype.kind == "f" and math.isfinite(value):
+                with np.errstate(over="ignore"):
+                    if not np.isfinite(dtype.type(value)):
+                        raise ValueError(
+                            f"corrupt scalar: {value!r} does not fit {dtype.name}."
+                        )
             return dtype.type(value)
         if "__array__" in v:
             _tags(v, "__array__")
