@@ -136,10 +136,11 @@ def test_dask_grid_search_matches_loky(dask_client, loky_search):
     with get_task_stream(dask_client) as stream:
         with joblib.parallel_config(backend="dask"):
             search = _search(n_jobs=-1)
-    # the fits ran on both workers, not in this process
-    assert {task["worker"] for task in stream.data} == set(
-        dask_client.scheduler_info()["workers"]
-    )
+    # the fits ran on the cluster's workers, not in this process (which of
+    # the two took them is the scheduler's choice: on a busy machine one
+    # worker took all of them once)
+    used = {task["worker"] for task in stream.data}
+    assert used and used <= set(dask_client.scheduler_info()["workers"])
     # bit-identical: each fit is seeded by random_state and runs on one torch
     # thread in both backends, so the floating-point operations are the same
     _assert_same_search(search, loky_search)
