@@ -57,6 +57,15 @@ from sklearn_gtn.metrics import c2st_accuracy  # noqa: E402
 warnings.filterwarnings("ignore")
 
 
+def report(out, line, *, gap=False):
+    """Print ``line``; append it to the file ``out`` too (after a blank line
+    with ``gap``)."""
+    print(line, flush=True)
+    if out:
+        with open(out, "a") as f:
+            f.write(("\n" if gap else "") + line + "\n")
+
+
 # --------------------------------------------------------------------- data
 def load_tables(quick):
     import palmerpenguins
@@ -301,36 +310,25 @@ def emit_medians(rows, n_seeds, out):
         f"\nMedians over {n_seeds} splits:\n\n| table | model | C2ST | KS | TV | corr "
         "| memo | fit s | sample s |\n|---|---|---|---|---|---|---|---|---|"
     )
-    print(header, flush=True)
-    if out:
-        with open(out, "a") as f:
-            f.write(header + "\n")
+    report(out, header)
     groups = {}
     for tname, mname, m in rows:
         groups.setdefault((tname, mname), []).append(m)
     for (tname, mname), ms in groups.items():
         med = {k: float(np.median([m[k] for m in ms])) for k in ms[0]}
-        line = (
-            f"| {tname} | {mname} | {med['C2ST']:.3f} | {med['KS']:.3f} "
-            f"| {med['TV']:.3f} | {med['corr']:.3f} | {med['memo']:.2f} "
-            f"| {med['fit']:.1f} | {med['sample']:.2f} |"
-        )
-        print(line, flush=True)
-        if out:
-            with open(out, "a") as f:
-                f.write(line + "\n")
+        report(out, metrics_line(tname, mname, med))
+
+
+def metrics_line(label, mname, m):
+    """One row of the quality table."""
+    return (
+        f"| {label} | {mname} | {m['C2ST']:.3f} | {m['KS']:.3f} | {m['TV']:.3f} "
+        f"| {m['corr']:.3f} | {m['memo']:.2f} | {m['fit']:.1f} | {m['sample']:.2f} |"
+    )
 
 
 def emit(out, tname, mname, m, n_train, n_test):
-    line = (
-        f"| {tname} ({n_train}/{n_test}) | {mname} | {m['C2ST']:.3f} | {m['KS']:.3f} "
-        f"| {m['TV']:.3f} | {m['corr']:.3f} | {m['memo']:.2f} | {m['fit']:.1f} "
-        f"| {m['sample']:.2f} |"
-    )
-    print(line, flush=True)
-    if out:
-        with open(out, "a") as f:
-            f.write(line + "\n")
+    report(out, metrics_line(f"{tname} ({n_train}/{n_test})", mname, m))
 
 
 # ------------------------------------------------------------- oversampling
@@ -418,10 +416,7 @@ def run_oversampling(sets, n_repeats, out, only_sets=None):
                     f"± {np.std(bacc) / np.sqrt(len(bacc)):.3f} | {np.mean(f1):.3f} "
                     f"| {t} |"
                 )
-                print(line, flush=True)
-                if out:
-                    with open(out, "a") as f:
-                        f.write(line + "\n")
+                report(out, line)
 
 
 def time_1000_rows(out):
@@ -440,10 +435,7 @@ def time_1000_rows(out):
     line = "fit_resample on 1,000 x 20 rows (900:100), median of 3: " + ", ".join(
         f"{k} {v:.2f} s" for k, v in res.items()
     )
-    print(line, flush=True)
-    if out:
-        with open(out, "a") as f:
-            f.write("\n" + line + "\n")
+    report(out, line, gap=True)
 
 
 def main(argv=None):
@@ -499,18 +491,12 @@ def main(argv=None):
             "\n| table (train/held out) | model | C2ST | KS | TV | corr | memo "
             "| fit s | sample s |\n|---|---|---|---|---|---|---|---|---|"
         )
-        print(header, flush=True)
-        if out:
-            with open(out, "a") as f:
-                f.write(header + "\n")
+        report(out, header)
         seeds = [int(s) for s in args.split_seeds.split(",")]
         rows = []
         for seed in seeds:
             if len(seeds) > 1:
-                print(f"split seed {seed}", flush=True)
-                if out:
-                    with open(out, "a") as f:
-                        f.write(f"split seed {seed}\n")
+                report(out, f"split seed {seed}")
             rows += run_quality(tables, models, out, seed)
         if len(seeds) > 1:
             emit_medians(rows, len(seeds), out)
@@ -519,10 +505,7 @@ def main(argv=None):
             "\n| data | classifier | oversampler | balanced accuracy ± s.e. | F1 "
             "| fit_resample s (median) |\n|---|---|---|---|---|---|"
         )
-        print(header, flush=True)
-        if out:
-            with open(out, "a") as f:
-                f.write(header + "\n")
+        report(out, header)
         only_sets = args.sets.split(",") if args.sets else None
         run_oversampling(imbalanced_sets(args.quick), args.repeats, out, only_sets)
         if not only_sets:
