@@ -130,6 +130,11 @@ def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def is_dataframe(X) -> bool:
+    """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
+    return type(X).__name__ == "DataFrame" and hasattr(X, "iloc")
+
+
 # interpolate: at most this many points per path (a path is drawn or walked,
 # not sampled from; the bound keeps n_steps=10**9 from allocating gigabytes)
 MAX_STEPS = 1_000_000

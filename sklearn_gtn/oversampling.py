@@ -18,6 +18,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ._utils import is_dataframe
+
 __all__ = ["GTNOverSampler"]
 
 _STRATEGIES = ("minority", "not minority", "not majority", "all", "auto")
@@ -155,7 +157,7 @@ def _default_model(part, seed):
     from .sampler import GTNSampler
     from .tabular import TabularEncoder
 
-    values = part.to_numpy() if _is_dataframe(part) else np.asarray(part)
+    values = part.to_numpy() if is_dataframe(part) else np.asarray(part)
     discrete = [
         len(set(values[:, j].tolist())) <= _DISCRETE_LEVELS
         for j in range(values.shape[1])
@@ -177,10 +179,6 @@ def _default_model(part, seed):
         random_state=seed,
     )
     return GenerativePipeline([("tabularencoder", encoder), ("gtnsampler", gtn)])
-
-
-def _is_dataframe(X):
-    return type(X).__name__ == "DataFrame" and hasattr(X, "iloc")
 
 
 class GTNOverSampler(BaseEstimator):
@@ -275,7 +273,7 @@ default=None
         n = X.shape[0] if hasattr(X, "shape") else len(X)
         if len(y) != n:
             raise ValueError(f"X has {n} rows but y has {len(y)} labels.")
-        if _is_dataframe(X):
+        if is_dataframe(X):
             self.n_features_in_ = X.shape[1]
             names = np.asarray(X.columns, dtype=object)
             if all(isinstance(c, str) for c in names):
@@ -353,7 +351,7 @@ default=None
         X, y = self._check_X_y(X, y)
         targets = _sampling_targets(self.sampling_strategy, y)
         rng = check_random_state(self.random_state)
-        frame = _is_dataframe(X)
+        frame = is_dataframe(X)
         parts_X, parts_y, estimators = [], [], {}
         for label, n_new in targets.items():
             if n_new <= 0:
@@ -396,7 +394,7 @@ default=None
 
         new = []
         for p in parts:
-            if not _is_dataframe(p):
+            if not is_dataframe(p):
                 p = pd.DataFrame(np.asarray(p), columns=X.columns)
                 p = p.astype(X.dtypes.to_dict(), errors="ignore")
             new.append(p)

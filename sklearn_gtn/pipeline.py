@@ -17,15 +17,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._fitting import restore_on_failure
 from ._registry import register
-from ._utils import check_n_steps, check_positive_int, named_input_errors
+from ._utils import (
+    check_n_steps,
+    check_positive_int,
+    is_dataframe,
+    named_input_errors,
+)
 from ._versioning import SaveMixin
 from .metrics import energy_scorer
 
 __all__ = ["GenerativePipeline", "make_generative_pipeline"]
-
-
-def _is_dataframe(X):
-    return type(X).__name__ == "DataFrame" and hasattr(X, "iloc")
 
 
 def _is_series(X):
@@ -163,7 +164,7 @@ class GenerativePipeline(SaveMixin, Pipeline):
         """
         if hasattr(x, "toarray"):
             raise TypeError(f"{name} is a sparse matrix; pass a dense array.")
-        if _is_dataframe(x):
+        if is_dataframe(x):
             if len(x) == 0:
                 raise ValueError(f"{name} is an empty DataFrame.")
             return x, False
@@ -244,7 +245,7 @@ or DataFrame
         n_steps = check_n_steps(n_steps)
         a, single_a = self._as_batch(x_start, "x_start")
         b, single_b = self._as_batch(x_end, "x_end")
-        if _is_dataframe(a) != _is_dataframe(b) or np.shape(a) != np.shape(b):
+        if is_dataframe(a) != is_dataframe(b) or np.shape(a) != np.shape(b):
             raise ValueError(
                 "x_start and x_end must have the same shape and kind, got "
                 f"{type(x_start).__name__} {np.shape(x_start)} and "
@@ -267,7 +268,7 @@ or DataFrame
             za, zb = np.asarray(za), np.asarray(zb)
             path = (1.0 - t) * za[:, None, :] + t * zb[:, None, :]
         out = self._inverse_earlier(np.reshape(path, (n_pairs * n_steps, -1)))
-        if _is_dataframe(out):
+        if is_dataframe(out):
             # a table: rows of the path(s); several paths get a (pair, step) index
             import pandas as pd
 
@@ -308,7 +309,7 @@ or DataFrame
         """
         check_is_fitted(self)
         encode = None
-        if _is_dataframe(X) and not all(
+        if is_dataframe(X) and not all(
             dtype.kind in "biuf" for dtype in getattr(X, "dtypes", [])
         ):
             first = self.steps[0][1]

@@ -34,6 +34,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._registry import register
+from ._utils import is_dataframe
 
 __all__ = ["TabularEncoder", "make_tabular_sampler"]
 
@@ -58,11 +59,6 @@ def _pandas():
     except ImportError:  # pragma: no cover - pandas is installed in CI
         return None
     return pd
-
-
-def _is_dataframe(X):
-    pd = _pandas()
-    return pd is not None and isinstance(X, pd.DataFrame)
 
 
 def _as_key(value):
@@ -99,7 +95,7 @@ class _Columns:
     def __init__(self, X, *, name="X"):
         if hasattr(X, "toarray"):
             raise TypeError(f"{name} is a sparse matrix; pass a dense array.")
-        if _is_dataframe(X):
+        if is_dataframe(X):
             self.frame = True
             self.names = [str(c) for c in X.columns]
             self.raw_names = list(X.columns)
@@ -674,7 +670,7 @@ default="from_dtype"
             columns).
         """
         check_is_fitted(self)
-        if _is_dataframe(X):
+        if is_dataframe(X):
             X = X.to_numpy()
         Z = np.asarray(X, dtype=np.float64)
         n_out = sum(self._n_out(j) for j in range(self.n_features_in_))
