@@ -47,9 +47,9 @@ _HANDLE_MISSING = ("indicator", "error")
 _DISCRETE_MAX_LEVELS = 64
 # make_tabular_sampler's default GTNSampler (see _default_sampler)
 _DEFAULT_BATCH_SIZE = 32
-# uniform scores are kept this far (relative to one row) from 0 and 1 before
-# the normal quantile function, so the encoded values stay finite (+-3.5 at
-# 1,000 rows)
+# uniform scores are kept this far (relative to one training row) from 0 and
+# 1 before the normal quantile function, so the encoded values stay finite
+# (+-3.5 at 1,000 rows)
 _EDGE = 0.25
 
 
@@ -293,6 +293,9 @@ default="from_dtype"
         distribution function, shape ``(2, n_values)``.
     min_, max_, mean_, scale_ : list of float or None
         Per numeric column: observed range, mean and standard deviation.
+    n_samples_fit_ : int
+        Rows seen by ``fit`` (it sizes the margin that keeps normal scores
+        finite, so encoding does not depend on how many rows are encoded).
     has_missing_ : list of bool
         Per column: whether ``fit`` saw missing values.
     missing_fraction_ : list of float
@@ -435,6 +438,7 @@ default="from_dtype"
                 state[key].append(value)
         self.__dict__.update(state)
         self.n_features_in_ = len(cols.names)
+        self.n_samples_fit_ = int(cols.n_rows)
         self.frame_ = cols.frame
         if cols.frame:
             self.feature_names_in_ = np.asarray(cols.names, dtype=object)
@@ -603,7 +607,9 @@ default="from_dtype"
                 out = np.zeros((n, self._n_out(j)))
                 out[np.arange(n), codes] = 1.0
                 return out
-            return _uniform_scores(codes, self.frequencies_[j], rng)[:, None]
+            return _uniform_scores(
+                codes, self.frequencies_[j], rng, self.n_samples_fit_
+            )[:, None]
         x = np.empty(n)
         try:
             x[~missing] = np.asarray(
@@ -617,7 +623,10 @@ default="from_dtype"
         if not np.isfinite(x[~missing]).all():
             raise ValueError(f"column {name!r} holds infinite values.")
         if missing.any():  # fill with random observed values of the column
-            x[missing] = rng.choice(x[~missing], missing.sum())
+            # (the training mean when the batch has none: a single missing
+            # row); the indicator column marks these rows, they decode to NaN
+            pool = x[~missing] if (~missing).any() else [self.mean_[j]]
+            x[missing] = rng.choice(pool, missing.sum())
         if self.numeric_transform == "standard":
             z = (x - self.mean_[j]) / self.scale_[j]
         elif levels is not None:  # an integer column with few levels
@@ -625,15 +634,16 @@ default="from_dtype"
             codes = np.clip(codes, 0, len(levels) - 1)
             exact = levels[codes] == np.round(x)
             freq = self.frequencies_[j]
-            z = _uniform_scores(codes, freq, rng)
+            z = _uniform_scores(codes, freq, rng, self.n_samples_fit_)
             if not exact.all():  # unseen values: at the edge of their neighbours
                 u = np.interp(x[~exact], levels, np.cumsum(freq))
-                z[~exact] = _normal_scores(u, len(x))
+                z[~exact] = _normal_scores(u, self.n_samples_fit_)
         else:
             z = _quantile_scores(x, self.quantiles_[j], rng)
         if self._indicator(j):
             freq = self._missing_freq(j)
-            return np.c_[z, _uniform_scores(missing.astype(np.int64), freq, rng)]
+            flags = missing.astype(np.int64)
+            return np.c_[z, _uniform_scores(flags, freq, rng, self.n_samples_fit_)]
         return z[:, None]
 
     def fit_transform(self, X, y=None):
@@ -748,7 +758,7 @@ default="from_dtype"
             return pd.Series(pd.Categorical(values, dtype=cat))
         if kind in ("float", "integer"):
             series = pd.Series(np.asarray(values, dtype=np.float64))
-            nullable = dtype[:1] in ("I", "U") and dtype[1:4] in ("nt", "Int")
+            nullable = dtype.startswith(("Int", "UInt"))
             if nullable or (series.isna().any() and kind == "integer"):
                 # NaN does not fit a NumPy integer: the nullable dtype does
                 return series.astype(dtype if nullable else "Int64")
@@ -828,17 +838,19 @@ def _plain_levels(levels):
 
 
 def _normal_scores(u, n_rows):
-    """``norm.ppf(u)`` kept finite: u at least a fraction of a row from 0 and 1."""
+    """``norm.ppf(u)`` kept finite: u at least a fraction of one of ``n_rows``
+    training rows from 0 and 1 (so a level at either end keeps its interval,
+    whatever the number of rows encoded)."""
     eps = _EDGE / max(n_rows, 1)
     return ndtri(np.clip(u, eps, 1.0 - eps))
 
 
-def _uniform_scores(codes, freq, rng):
+def _uniform_scores(codes, freq, rng, n_rows):
     """Normal scores of level codes: uniform in each level's interval, then ppf."""
     upper = np.cumsum(freq)
     lower = upper - freq
     u = lower[codes] + rng.uniform(size=len(codes)) * freq[codes]
-    return _normal_scores(u, len(codes))
+    return _normal_scores(u, n_rows)
 
 
 def _decode_levels(z, freq):
