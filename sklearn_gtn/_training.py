@@ -287,7 +287,9 @@ def residual_scale(module, inputs, targets):
     """Per-feature standard deviation of ``module(inputs) - targets`` (float64)."""
     was_training = module.training
     module.eval()
-    residual = module(inputs).float() - targets.float()
+    # the pairs may live in host memory while the module is on a GPU
+    device = next(module.parameters()).device
+    residual = module(inputs.to(device)).float() - targets.to(device).float()
     module.train(was_training)
     return residual.std(dim=0, correction=1).double().cpu().numpy()
 
@@ -567,10 +569,11 @@ def recalibration(module, train_rows, seed):
 def fold_into_output(module, A, b):
     """Make ``module(y)`` return ``A module(y) + b`` (its last ``Linear``)."""
     last = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1]
-    At = torch.as_tensor(A, dtype=torch.float64)
     W, bias = last.weight.double(), last.bias.double()
+    At = torch.as_tensor(A, dtype=torch.float64, device=W.device)
+    bt = torch.as_tensor(b, dtype=torch.float64, device=W.device)
     last.weight.copy_((At @ W).to(last.weight.dtype))
-    last.bias.copy_((At @ bias + torch.as_tensor(b)).to(last.bias.dtype))
+    last.bias.copy_((At @ bias + bt).to(last.bias.dtype))
 
 
 @torch.no_grad()
@@ -582,8 +585,8 @@ def fold_into_input(module, A, b):
     ``inverse_transform``.
     """
     first = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][0]
-    A_inv = torch.as_tensor(np.linalg.pinv(A), dtype=torch.float64)
     W, bias = first.weight.double(), first.bias.double()
+    A_inv = torch.as_tensor(np.linalg.pinv(A), dtype=torch.float64, device=W.device)
     first.weight.copy_((W @ A_inv).to(first.weight.dtype))
-    shift = W @ (A_inv @ torch.as_tensor(b, dtype=torch.float64))
+    shift = W @ (A_inv @ torch.as_tensor(b, dtype=torch.float64, device=W.device))
     first.bias.copy_((bias - shift).to(first.bias.dtype))

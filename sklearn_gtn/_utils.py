@@ -130,6 +130,25 @@ def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def standardization(X):
+    """Per-column ``(mean, scale)`` of ``X`` (float64 rows): the standard
+    deviation, with 1 for columns that are constant or constant up to
+    rounding (a spread below 10 eps times the mean), so dividing never
+    blows rounding noise up. ``ValueError`` when the spread overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+        raise ValueError(
+            "X holds values too large to standardise (the standard "
+            "deviation overflows float64; largest magnitude "
+            f"{np.max(np.abs(X)):.3g}); rescale X."
+        )
+    scale[scale < 10 * np.finfo(np.float64).eps * np.abs(mean)] = 1.0
+    scale[scale == 0.0] = 1.0
+    return mean, scale
+
+
 def is_dataframe(X) -> bool:
     """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
     return type(X).__name__ == "DataFrame" and hasattr(X, "iloc")

@@ -22,7 +22,12 @@ from ._base import VersionedPickle, in_training_columns
 from ._fitting import restore_on_failure
 from ._registry import register
 from ._runtime import check_output_size
-from ._utils import check_positive_int, is_auto, named_input_errors
+from ._utils import (
+    check_positive_int,
+    is_auto,
+    named_input_errors,
+    standardization,
+)
 from ._versioning import SaveMixin
 from .metrics import c2st_accuracy, energy_scorer
 from .sampler import GTNSampler
@@ -257,8 +262,7 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
         if k == 1:
             labels, clusterer = np.zeros(len(X), dtype=np.int64), None
         else:
-            mean, scale = X.mean(axis=0), X.std(axis=0)
-            scale[scale == 0.0] = 1.0
+            mean, scale = standardization(X)
             clusterer = KMeans(k, n_init=10, random_state=rng.randint(2**31 - 1))
             labels = clusterer.fit_predict((X - mean) / scale)
             self.cluster_mean_, self.cluster_scale_ = mean, scale

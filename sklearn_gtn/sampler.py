@@ -32,7 +32,13 @@ from ._fitting import restore_on_failure
 from ._modules import MLP, n_batch_norm_layers
 from ._registry import register
 from ._runtime import _training_data_device, check_output_size
-from ._utils import check_n_steps, check_positive_int, is_auto, named_input_errors
+from ._utils import (
+    check_n_steps,
+    check_positive_int,
+    is_auto,
+    named_input_errors,
+    standardization,
+)
 from ._versioning import GTNVersionWarning
 from .assignment import assignment_pairs
 from .labeling import label_pairs
@@ -414,6 +420,13 @@ class GTNSampler(
             or training["residual_noise"] > 0
         )
         training = _training.check_selection(self, training, validation_fraction)
+        if training["selection"] is not None and patience is not None:
+            # both would restore weights at the end of training: one choice
+            raise ValueError(
+                f"selection={training['selection']!r} chooses the kept weights, "
+                f"and so does early stopping (patience={patience!r}); pass "
+                "patience=None with selection, or selection=None."
+            )
         for name in ("standardize", "fit_inverse"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
@@ -549,18 +562,7 @@ class GTNSampler(
         """Set ``mean_`` and ``scale_``; ``X`` in standardised units."""
         n_features = X.shape[1]
         if self.standardize:
-            with np.errstate(over="ignore", invalid="ignore"):
-                self.mean_ = X.mean(axis=0)
-                scale = X.std(axis=0)
-            if not (np.all(np.isfinite(self.mean_)) and np.all(np.isfinite(scale))):
-                raise ValueError(
-                    "X holds values too large to standardise (the standard "
-                    "deviation overflows float64; largest magnitude "
-                    f"{np.max(np.abs(X)):.3g}); rescale X."
-                )
-            scale[scale < 10 * np.finfo(np.float64).eps * np.abs(self.mean_)] = 1.0
-            scale[scale == 0.0] = 1.0
-            self.scale_ = scale
+            self.mean_, self.scale_ = standardization(X)
         else:
             self.mean_ = np.zeros(n_features)
             self.scale_ = np.ones(n_features)

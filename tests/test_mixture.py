@@ -347,3 +347,17 @@ def test_fitted_on_a_dataframe_samples_dataframes():
     assert labels.shape == (6,)
     arrays = GTNMixture(TINY, random_state=0).fit(X, y)
     np.testing.assert_array_equal(S.to_numpy(), arrays.sample(6, random_state=0))
+
+
+def test_clusters_ignore_a_column_constant_up_to_rounding():
+    # the same standardisation as GTNSampler: a spread of rounding noise
+    # (below 10 eps times the mean) is not blown up to unit variance
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.normal(size=200), 1e6 + rng.choice([0.0, 1e-10], size=200)]
+    mix = GTNMixture(
+        GTNSampler(hidden_layer_sizes=(4,), max_epochs=1),
+        n_components=2,
+        random_state=0,
+    ).fit(X)
+    assert mix.cluster_scale_[1] == 1.0
+    assert mix.cluster_scale_[0] == pytest.approx(X[:, 0].std())

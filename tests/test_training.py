@@ -258,3 +258,12 @@ def test_recalibrated_samples_have_the_data_covariance():
     err = np.abs(gtn.transform(gtn.inverse_transform(codes)) - codes).mean()
     err_plain = np.abs(plain.transform(plain.inverse_transform(codes)) - codes).mean()
     assert err < 2 * err_plain + 0.05
+
+
+def test_selection_and_early_stopping_are_refused_together():
+    # both restore weights at the end of training; the recorded epoch would
+    # name one while the weights came from the other
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    gtn = GTNSampler(labeling="algorithm1", selection="energy", patience=2)
+    with pytest.raises(ValueError, match="selection='energy'.*patience=2"):
+        gtn.fit(X)
