@@ -158,8 +158,10 @@ def _default_model(part, seed):
     from .tabular import TabularEncoder
 
     values = part.to_numpy() if is_dataframe(part) else np.asarray(part)
+    # distinct observed values (a set counts every NaN as its own value)
     discrete = [
-        len(set(values[:, j].tolist())) <= _DISCRETE_LEVELS
+        len({v for v in values[:, j].tolist() if v == v and v is not None})
+        <= _DISCRETE_LEVELS
         for j in range(values.shape[1])
     ]
     batches = math.ceil(len(values) / _DEFAULT_BATCH_SIZE)

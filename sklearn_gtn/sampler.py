@@ -915,6 +915,8 @@ class GTNSampler(
 
         At most 2,000 rows of ``X`` (a fixed random subset) are compared with as
         many samples drawn with a fixed seed, so the score is deterministic.
+        Both are divided by ``scale_`` (the training data's per-column standard
+        deviations; ones with ``standardize=False``), so every column counts.
         Higher is better; 0 is the best possible value.
 
         Parameters
@@ -927,7 +929,7 @@ class GTNSampler(
         Returns
         -------
         score : float
-            ``-energy_distance(X, samples)``, see
+            ``-energy_distance(X / scale_, samples / scale_)``, see
             :func:`sklearn_gtn.metrics.energy_distance` and
             :func:`sklearn_gtn.metrics.energy_scorer`.
         """

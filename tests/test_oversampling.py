@@ -215,3 +215,18 @@ def test_default_model_takes_a_mixed_dataframe():
     new = X_res.iloc[len(frame) :]
     assert len(new) == 30 and set(new["colour"]) <= set(frame["colour"][y == 1])
     assert new["n"].between(frame["n"][y == 1].min(), frame["n"][y == 1].max()).all()
+
+
+def test_a_dummy_column_with_missing_values_stays_discrete():
+    # NaN != NaN: counting levels with a set made every missing value a new
+    # level, so the column looked continuous and came back as fractions
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    n = 120
+    dummy = rng.randint(0, 2, size=n).astype(float)
+    dummy[rng.rand(n) < 0.2] = np.nan
+    X = pd.DataFrame({"x": rng.normal(size=n), "dummy": dummy})
+    y = np.r_[np.zeros(100, dtype=int), np.ones(20, dtype=int)]
+    X_res, _ = GTNOverSampler(random_state=0).fit_resample(X, y)
+    new = X_res["dummy"].iloc[n:].dropna()
+    assert len(new) and set(new.unique()) <= {0.0, 1.0}
