@@ -222,11 +222,11 @@ def test_a_dummy_column_with_missing_values_stays_discrete():
     # level, so the column looked continuous and came back as fractions
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
-    n = 120
+    n = 200
     dummy = rng.randint(0, 2, size=n).astype(float)
-    dummy[rng.rand(n) < 0.2] = np.nan
+    dummy[rng.rand(n) < 0.3] = np.nan  # about 18 NaN among the 60 minority rows
     X = pd.DataFrame({"x": rng.normal(size=n), "dummy": dummy})
-    y = np.r_[np.zeros(100, dtype=int), np.ones(20, dtype=int)]
+    y = np.r_[np.zeros(140, dtype=int), np.ones(60, dtype=int)]
     X_res, _ = GTNOverSampler(random_state=0).fit_resample(X, y)
     new = X_res["dummy"].iloc[n:].dropna()
     assert len(new) and set(new.unique()) <= {0.0, 1.0}
