@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ._precision import check_precision, inference_precision
+from ._utils import torch_threads_exactly
 
 __all__ = [
     "check_output_size",
@@ -149,21 +150,6 @@ def training_threads(device, work):
     if torch.device(device).type != "cpu":
         return None
     return 1 if work < _SERIAL_STEP_WORK else cpu_threads()
-
-
-@contextlib.contextmanager
-def torch_threads_exactly(n_threads):
-    """Run with ``n_threads`` intra-op threads, then restore the setting
-    (``None`` leaves torch's setting alone)."""
-    previous = torch.get_num_threads()
-    if n_threads is None or n_threads == previous:
-        yield
-        return
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _cuda_devices():

@@ -17,6 +17,7 @@ __all__ = [
     "is_auto",
     "float32_matmul_highest",
     "torch_threads",
+    "torch_threads_exactly",
     "named_input_errors",
 ]
 
@@ -198,6 +199,20 @@ def is_auto(value, *, name: str, expected: str) -> bool:
 
 
 @contextlib.contextmanager
+def torch_threads_exactly(n_threads):
+    """Run with ``n_threads`` intra-op threads, then restore the setting
+    (``None`` leaves torch's setting alone)."""
+    previous = torch.get_num_threads()
+    if n_threads is None or n_threads == previous:
+        yield
+        return
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def torch_threads(n_threads):
     """Run with at most ``n_threads`` intra-op threads, then restore the setting.
 
@@ -205,15 +220,9 @@ def torch_threads(n_threads):
     2-core machine, lose several times their cost waiting for it.
     ``None`` leaves torch's setting alone.
     """
-    if n_threads is None or n_threads >= torch.get_num_threads():
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    if n_threads is not None and n_threads >= torch.get_num_threads():
+        n_threads = None
+    return torch_threads_exactly(n_threads)
 
 
 @contextlib.contextmanager
