@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import re
 import warnings
@@ -18,6 +19,7 @@ __all__ = [
     "float32_matmul_highest",
     "torch_threads",
     "torch_threads_exactly",
+    "power_of_two_for",
     "named_input_errors",
 ]
 
@@ -148,6 +150,16 @@ def standardization(X):
     scale[scale < 10 * np.finfo(np.float64).eps * np.abs(mean)] = 1.0
     scale[scale == 0.0] = 1.0
     return mean, scale
+
+
+def power_of_two_for(top: float) -> float:
+    """The power of two ``2**-e`` that brings ``top`` (a largest magnitude)
+    into ``[0.5, 1)``; 1 for 0. Multiplying by it is exact (short of
+    subnormal results): the pairing step's scale-free arithmetic."""
+    if top == 0.0:
+        return 1.0
+    _, e = math.frexp(top)  # top = f * 2**e with 0.5 <= f < 1
+    return math.ldexp(1.0, -max(e, -1023))  # 2**1023 is the largest finite
 
 
 def is_dataframe(X) -> bool:

@@ -28,7 +28,6 @@ Methods
 
 from __future__ import annotations
 
-import math
 import numbers
 import sys
 
@@ -36,7 +35,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.utils import check_random_state
 
-from ._utils import as_float64_tensor, check_positive_int
+from ._utils import as_float64_tensor, check_positive_int, power_of_two_for
 
 __all__ = ["assignment_pairs", "assignment_cost"]
 
@@ -183,11 +182,7 @@ def assignment_pairs(
 
 def _power_of_two_scale(X, Y):
     """``2**-e`` that brings ``max(|X|, |Y|)`` into ``[0.5, 1)`` (exact)."""
-    top = max(float(np.abs(X).max()), float(np.abs(Y).max()))
-    if top == 0.0:
-        return 1.0
-    _, e = math.frexp(top)
-    return math.ldexp(1.0, -max(e, -1023))
+    return power_of_two_for(max(float(np.abs(X).max()), float(np.abs(Y).max())))
 
 
 def _progress(total, verbose):

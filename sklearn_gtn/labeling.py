@@ -63,6 +63,7 @@ from ._utils import (
     as_float64_tensor,
     check_positive_int,
     float32_matmul_highest,
+    power_of_two_for,
     resolve_device,
     torch_threads,
 )
@@ -255,10 +256,7 @@ def power_of_two_scale(A: torch.Tensor) -> float:
     one rounding, hence the same pairs.
     """
     top = float(torch.maximum(A.max(), -A.min())) if A.numel() else 0.0
-    if top == 0.0:
-        return 1.0
-    _, e = math.frexp(top)  # top = f * 2**e with 0.5 <= f < 1
-    return math.ldexp(1.0, -max(e, -1023))  # 2**1023 is the largest finite
+    return power_of_two_for(top)
 
 
 def canonical_norms(A: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
