@@ -646,22 +646,6 @@ default="from_dtype"
             return np.c_[z, _uniform_scores(flags, freq, rng, self.n_samples_fit_)]
         return z[:, None]
 
-    def fit_transform(self, X, y=None):
-        """Fit, then encode ``X``.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            The table.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_features_out)
-        """
-        return self.fit(X).transform(X)
-
     # ----------------------------------------------------- inverse transform
     def inverse_transform(self, X):
         """Decode continuous columns back into a table.
