@@ -80,9 +80,10 @@ def _linear_layers(module):
 def _cuda_chunk_rows(module, free_bytes, *, row_bytes=None):
     """Rows per forward pass on a GPU with ``free_bytes`` of free memory.
 
-    A chunk keeps about two float32 activations of the widest layer alive
-    per row (input and output of the layer running), plus the input and the
-    output rows (or ``row_bytes`` per row when given); the budget is a
+    A chunk keeps two float32 activations of the widest layer alive per row
+    (input and output of the layer running), budgeted twice over for the
+    allocator's slack, plus the input and the output rows (or ``row_bytes``
+    per row when given); the budget is a
     quarter of the free memory, and the result a power of two between 1 and
     ``_CHUNK_ROWS_CUDA``.
     """
