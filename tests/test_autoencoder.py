@@ -270,4 +270,11 @@ def test_cuda_model_pickles_with_cpu_tensors_only():
     assert all(p.device.type == "cpu" for p in state["module_"].parameters())
     assert next(ae.module_.parameters()).device.type == "cuda"  # original untouched
     loaded = pickle.loads(pickle.dumps(ae))
-    np.testing.assert_allclose(loaded.transform(X), ae.transform(X), rtol=1e-5)
+    assert loaded.device_ == "cpu"
+    # the loaded model runs on the CPU, the original on the GPU (cuDNN, with
+    # TF32 convolutions by default): the same codes up to those kernels'
+    # rounding, not bit for bit
+    codes = ae.transform(X)
+    np.testing.assert_allclose(
+        loaded.transform(X), codes, rtol=1e-2, atol=1e-2 * np.abs(codes).max()
+    )
