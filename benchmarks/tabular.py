@@ -18,13 +18,18 @@ all against the held-out half:
 
 Oversampling: GTNOverSampler, SMOTE and RandomOverSampler inside an
 imbalanced-learn pipeline with a classifier, over repeated stratified
-splits: balanced accuracy, F1 of the minority class, and fit_resample time.
+splits: balanced accuracy, F1 of the minority class, and fit_resample time
+(each fold resamples once per oversampler; both classifiers learn from the
+same resampled rows, as two pipelines with the same seed would).
 
 Run: ``python benchmarks/tabular.py [--quick] [--ctgan-epochs N] [--out FILE]``;
 ``--candidates`` adds the default-sampler candidates of
 :func:`make_tabular_sampler`, ``--split-seeds 0,1`` repeats the quality part
 over several random splits (with a table of medians at the end),
-``--skip-ctgan`` leaves CTGAN out.
+``--skip-ctgan`` leaves CTGAN out. With ``--skip-quality --candidates`` the
+oversampling table adds candidates for GTNOverSampler's per-class model
+(``oversampling_candidates``; ``--only "(B)|(I)"`` picks some), and
+``--seed-offset N`` reseeds the oversamplers of every fold.
 """
 
 from __future__ import annotations
@@ -359,9 +364,110 @@ def imbalanced_sets(quick):
     return sets
 
 
-def run_oversampling(sets, n_repeats, out, only_sets=None):
+def oversampling_candidates():
+    """Candidates for GTNOverSampler's default per-class model.
+
+    Each is ``set_params`` applied to the current ``_default_model`` of a
+    class (a GenerativePipeline of ``tabularencoder`` and ``gtnsampler``).
+    """
+    return {
+        "(A) quantile, 32x32, ~1,500 steps (current)": {},
+        "(B) standard transform": {"tabularencoder__numeric_transform": "standard"},
+        "(C) 4,000+ updates (max_epochs auto)": {"gtnsampler__max_epochs": "auto"},
+        "(D) standard, 4,000+ updates": {
+            "tabularencoder__numeric_transform": "standard",
+            "gtnsampler__max_epochs": "auto",
+        },
+        "(E) recalibrate=False": {"gtnsampler__recalibrate": False},
+        "(F) standard, recalibrate=False": {
+            "tabularencoder__numeric_transform": "standard",
+            "gtnsampler__recalibrate": False,
+        },
+        "(G) GTNSampler auto width and budget": {
+            "gtnsampler__hidden_layer_sizes": "auto",
+            "gtnsampler__max_epochs": "auto",
+        },
+        "(H) 200 epochs at most": _capped(200),
+        "(I) hidden (64, 64)": {"gtnsampler__hidden_layer_sizes": (64, 64)},
+        "(J) PCA(0.9) before the GTN": _with_pca(0.9),
+        "(K) temperature 0.8": _tempered(0.8),
+        "(L) temperature 0.7": _tempered(0.7),
+        "(M) hidden (64, 64), 200 epochs at most": _capped(
+            200, gtnsampler__hidden_layer_sizes=(64, 64)
+        ),
+    }
+
+
+def _capped(max_epochs, **params):
+    """The default model with its epochs capped at ``max_epochs`` (the
+    classes of the benchmark's sets, under 450 rows, all get the cap)."""
+    from sklearn_gtn.oversampling import _default_model
+
+    def build(part, seed):
+        model = _default_model(part, seed).set_params(**params)
+        epochs = min(max_epochs, model.get_params()["gtnsampler__max_epochs"])
+        return model.set_params(gtnsampler__max_epochs=epochs)
+
+    return build
+
+
+def _with_pca(fraction):
+    """The default model with a PCA keeping ``fraction`` of the variance
+    between the encoder and the GTN."""
+    from sklearn.decomposition import PCA
+
+    from sklearn_gtn.oversampling import _default_model
+    from sklearn_gtn.pipeline import GenerativePipeline
+
+    def build(part, seed):
+        (enc, gtn) = _default_model(part, seed).steps
+        pca = ("pca", PCA(fraction, random_state=seed))
+        return GenerativePipeline([enc, pca, gtn])
+
+    return build
+
+
+def _tempered(t):
+    """The default model sampling ``h(t z)`` for ``z ~ N(0, I)``.
+
+    GTNSampler has no temperature; this experiment scales the codes its
+    private ``_draws`` returns (not part of the package).
+    """
+    from sklearn_gtn.oversampling import _default_model
+
+    def build(part, seed):
+        model = _default_model(part, seed)
+        gtn = model.steps[-1][1]
+
+        def draws(n_samples, random_state):
+            codes, noise = type(gtn)._draws(gtn, n_samples, random_state)
+            return codes * t, noise
+
+        gtn._draws = draws
+        return model
+
+    return build
+
+
+class CandidateOverSampler(GTNOverSampler):
+    """GTNOverSampler whose default per-class model gets ``params`` set."""
+
+    def __init__(self, params=None, *, random_state=None):
+        super().__init__(random_state=random_state)
+        self.params = params
+
+    def _base(self, part, seed):
+        from sklearn_gtn.oversampling import _default_model
+
+        if callable(self.params):  # a builder (part, seed) -> model
+            return self.params(part, seed)
+        return _default_model(part, seed).set_params(**(self.params or {}))
+
+
+def run_oversampling(
+    sets, n_repeats, out, only_sets=None, candidates=False, only=None, seed_offset=0
+):
     from imblearn.over_sampling import SMOTE, RandomOverSampler
-    from imblearn.pipeline import make_pipeline
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score, f1_score
@@ -373,6 +479,15 @@ def run_oversampling(sets, n_repeats, out, only_sets=None):
         "SMOTE": lambda s: SMOTE(random_state=s),
         "GTNOverSampler()": lambda s: GTNOverSampler(random_state=s),
     }
+    if candidates:
+        for name, params in oversampling_candidates().items():
+            samplers[name] = lambda s, p=params: CandidateOverSampler(p, random_state=s)
+    if only:
+        samplers = {
+            k: v
+            for k, v in samplers.items()
+            if k in ("none", "RandomOverSampler", "SMOTE") or any(o in k for o in only)
+        }
     classifiers = {
         "LogReg": lambda s: LogisticRegression(max_iter=2000),
         "RF(100)": lambda s: RandomForestClassifier(100, random_state=s, n_jobs=1),
@@ -393,23 +508,34 @@ def run_oversampling(sets, n_repeats, out, only_sets=None):
                     5, shuffle=True, random_state=rep
                 ).split(X, y, groups)
             ]
-        for cname, make_clf in classifiers.items():
-            for oname, make_sampler in samplers.items():
-                bacc, f1, times = [], [], []
-                for k, (tr, te) in enumerate(splits):
-                    sampler = make_sampler(k)
-                    scaler = StandardScaler()
-                    clf = make_clf(k)
-                    steps = [scaler] + ([sampler] if sampler else []) + [clf]
-                    pipe = make_pipeline(*steps)
+        # as imblearn's make_pipeline(StandardScaler(), sampler, classifier):
+        # the sampler resamples the scaled training rows in fit only; one
+        # resample per fold and sampler serves both classifiers
+        scores = {}
+        for oname, make_sampler in samplers.items():
+            times = []
+            for k, (tr, te) in enumerate(splits):
+                scaler = StandardScaler().fit(X[tr])
+                X_tr, y_tr, X_te = (
+                    scaler.transform(X[tr]),
+                    y[tr],
+                    scaler.transform(X[te]),
+                )
+                sampler = make_sampler(k + seed_offset)
+                if sampler is not None:
                     tic = time.perf_counter()
-                    if sampler is not None:
-                        sampler.fit_resample(scaler.fit_transform(X[tr]), y[tr])
-                        times.append(time.perf_counter() - tic)
-                    pipe.fit(X[tr], y[tr])
-                    pred = pipe.predict(X[te])
+                    X_tr, y_tr = sampler.fit_resample(X_tr, y_tr)
+                    times.append(time.perf_counter() - tic)
+                for cname, make_clf in classifiers.items():
+                    pred = make_clf(k).fit(X_tr, y_tr).predict(X_te)
+                    bacc, f1 = scores.setdefault((cname, oname), ([], []))
                     bacc.append(balanced_accuracy_score(y[te], pred))
                     f1.append(f1_score(y[te], pred))
+            for cname in classifiers:
+                scores[cname, oname] += (times,)
+        for cname in classifiers:
+            for oname in samplers:
+                bacc, f1, times = scores[cname, oname]
                 t = f"{np.median(times):.3f}" if times else "-"
                 line = (
                     f"| {sname} | {cname} | {oname} | {np.mean(bacc):.3f} "
@@ -419,13 +545,23 @@ def run_oversampling(sets, n_repeats, out, only_sets=None):
                 report(out, line)
 
 
-def time_1000_rows(out):
+def time_1000_rows(out, candidates=False, only=None):
     from imblearn.over_sampling import SMOTE
     from sklearn.datasets import make_classification
 
     X, y = make_classification(1000, 20, weights=[0.9], random_state=0)
+    makers = {"GTNOverSampler()": GTNOverSampler, "SMOTE": SMOTE}
+    if candidates:
+        for name, params in oversampling_candidates().items():
+            makers[name] = lambda random_state, p=params: CandidateOverSampler(
+                p, random_state=random_state
+            )
+    if only:
+        makers = {
+            k: v for k, v in makers.items() if k == "SMOTE" or any(o in k for o in only)
+        }
     res = {}
-    for name, s in {"GTNOverSampler()": GTNOverSampler, "SMOTE": SMOTE}.items():
+    for name, s in makers.items():
         times = []
         for seed in range(3):
             tic = time.perf_counter()
@@ -447,7 +583,8 @@ def main(argv=None):
     parser.add_argument(
         "--candidates",
         action="store_true",
-        help="add the default-sampler candidates of make_tabular_sampler",
+        help="add the default-sampler candidates of make_tabular_sampler and "
+        "the per-class model candidates of GTNOverSampler",
     )
     parser.add_argument(
         "--split-seeds", default="0", help="comma-separated seeds of the splits"
@@ -457,7 +594,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None)
     parser.add_argument(
-        "--only", default=None, help="run only the models whose name holds this"
+        "--only",
+        default=None,
+        help="run only the models whose name holds this (oversampling: the GTN "
+        "oversamplers whose name holds one of the '|'-separated parts)",
     )
     parser.add_argument(
         "--tables", default=None, help="comma-separated table names to run"
@@ -466,6 +606,12 @@ def main(argv=None):
         "--sets",
         default=None,
         help="comma-separated parts of the imbalanced set names to run",
+    )
+    parser.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        help="oversampling: fold k seeds its oversampler with k + this",
     )
     args = parser.parse_args(argv)
     out = args.out
@@ -507,9 +653,21 @@ def main(argv=None):
         )
         report(out, header)
         only_sets = args.sets.split(",") if args.sets else None
-        run_oversampling(imbalanced_sets(args.quick), args.repeats, out, only_sets)
+        run_oversampling(
+            imbalanced_sets(args.quick),
+            args.repeats,
+            out,
+            only_sets,
+            candidates=args.candidates,
+            only=args.only.split("|") if args.only else None,
+            seed_offset=args.seed_offset,
+        )
         if not only_sets:
-            time_1000_rows(out)
+            time_1000_rows(
+                out,
+                candidates=args.candidates,
+                only=args.only.split("|") if args.only else None,
+            )
 
 
 if __name__ == "__main__":
