@@ -364,22 +364,36 @@ def imbalanced_sets(quick):
     return sets
 
 
+# the per-class model before 2026-12-04 19:50: _default_model with two
+# hidden layers of 32; candidates (A)-(H) and (J)-(L) change it
+_OLD = {"gtnsampler__hidden_layer_sizes": (32, 32)}
+
+
 def oversampling_candidates():
     """Candidates for GTNOverSampler's default per-class model.
 
-    Each is ``set_params`` applied to the current ``_default_model`` of a
-    class (a GenerativePipeline of ``tabularencoder`` and ``gtnsampler``).
+    Each is ``set_params`` applied to ``_default_model``'s model of a class
+    (a GenerativePipeline of ``tabularencoder`` and ``gtnsampler``), or a
+    builder ``(part, seed) -> model``. (I) is the default since 2026-12-04.
     """
     return {
-        "(A) quantile, 32x32, ~1,500 steps (current)": {},
-        "(B) standard transform": {"tabularencoder__numeric_transform": "standard"},
-        "(C) 4,000+ updates (max_epochs auto)": {"gtnsampler__max_epochs": "auto"},
+        "(A) quantile, 32x32, ~1,500 steps (old default)": _OLD,
+        "(B) standard transform": {
+            **_OLD,
+            "tabularencoder__numeric_transform": "standard",
+        },
+        "(C) 4,000+ updates (max_epochs auto)": {
+            **_OLD,
+            "gtnsampler__max_epochs": "auto",
+        },
         "(D) standard, 4,000+ updates": {
+            **_OLD,
             "tabularencoder__numeric_transform": "standard",
             "gtnsampler__max_epochs": "auto",
         },
-        "(E) recalibrate=False": {"gtnsampler__recalibrate": False},
+        "(E) recalibrate=False": {**_OLD, "gtnsampler__recalibrate": False},
         "(F) standard, recalibrate=False": {
+            **_OLD,
             "tabularencoder__numeric_transform": "standard",
             "gtnsampler__recalibrate": False,
         },
@@ -387,11 +401,11 @@ def oversampling_candidates():
             "gtnsampler__hidden_layer_sizes": "auto",
             "gtnsampler__max_epochs": "auto",
         },
-        "(H) 200 epochs at most": _capped(200),
+        "(H) 200 epochs at most": _capped(200, **_OLD),
         "(I) hidden (64, 64)": {"gtnsampler__hidden_layer_sizes": (64, 64)},
-        "(J) PCA(0.9) before the GTN": _with_pca(0.9),
-        "(K) temperature 0.8": _tempered(0.8),
-        "(L) temperature 0.7": _tempered(0.7),
+        "(J) PCA(0.9) before the GTN": _with_pca(0.9, **_OLD),
+        "(K) temperature 0.8": _tempered(0.8, **_OLD),
+        "(L) temperature 0.7": _tempered(0.7, **_OLD),
         "(M) hidden (64, 64), 200 epochs at most": _capped(
             200, gtnsampler__hidden_layer_sizes=(64, 64)
         ),
@@ -399,8 +413,9 @@ def oversampling_candidates():
 
 
 def _capped(max_epochs, **params):
-    """The default model with its epochs capped at ``max_epochs`` (the
-    classes of the benchmark's sets, under 450 rows, all get the cap)."""
+    """The default model with ``params`` and its epochs capped at
+    ``max_epochs`` (the classes of the benchmark's sets, under 450 rows, all
+    get the cap)."""
     from sklearn_gtn.oversampling import _default_model
 
     def build(part, seed):
@@ -411,24 +426,25 @@ def _capped(max_epochs, **params):
     return build
 
 
-def _with_pca(fraction):
-    """The default model with a PCA keeping ``fraction`` of the variance
-    between the encoder and the GTN."""
+def _with_pca(fraction, **params):
+    """The default model with ``params`` and a PCA keeping ``fraction`` of
+    the variance between the encoder and the GTN."""
     from sklearn.decomposition import PCA
 
     from sklearn_gtn.oversampling import _default_model
     from sklearn_gtn.pipeline import GenerativePipeline
 
     def build(part, seed):
-        (enc, gtn) = _default_model(part, seed).steps
+        (enc, gtn) = _default_model(part, seed).set_params(**params).steps
         pca = ("pca", PCA(fraction, random_state=seed))
         return GenerativePipeline([enc, pca, gtn])
 
     return build
 
 
-def _tempered(t):
-    """The default model sampling ``h(t z)`` for ``z ~ N(0, I)``.
+def _tempered(t, **params):
+    """The default model with ``params``, sampling ``h(t z)`` for
+    ``z ~ N(0, I)``.
 
     GTNSampler has no temperature; this experiment scales the codes its
     private ``_draws`` returns (not part of the package).
@@ -436,7 +452,7 @@ def _tempered(t):
     from sklearn_gtn.oversampling import _default_model
 
     def build(part, seed):
-        model = _default_model(part, seed)
+        model = _default_model(part, seed).set_params(**params)
         gtn = model.steps[-1][1]
 
         def draws(n_samples, random_state):

@@ -120,6 +120,8 @@ def test_default_model_keeps_discrete_columns_discrete():
     model = over.estimators_[1]
     gtn = model[-1]
     assert isinstance(gtn, GTNSampler) and not gtn.fit_inverse
+    assert gtn.hidden_layer_sizes_ == (64, 64)
+    assert model[0].numeric_transform == "quantile"
     assert model[0].kinds_ == ["categorical", "categorical", "float"]
     assert X_res.dtype == np.float64 and np.isfinite(X_res).all()
     new = X_res[len(X) :]
