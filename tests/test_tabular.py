@@ -143,6 +143,35 @@ def test_standard_transform_enforces_min_max_when_asked():
     assert loose.inverse_transform(Z)["size"].max() > df["size"].max()
 
 
+def test_float_columns_come_back_with_their_decimal_places():
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(
+        {
+            "whole": rng.randint(170, 230, 300).astype(float),  # ints read as floats
+            "tenths": np.round(rng.normal(40, 5, 300), 1),
+            "fine": rng.normal(size=300),  # more than 6 decimals: left alone
+            "grams": rng.randint(100, 240, 300) * 25,  # >64 levels, step 25
+        }
+    )
+    enc = TabularEncoder(random_state=0).fit(df)
+    assert enc.kinds_ == ["float"] * 3 + ["integer"]
+    assert enc.steps_ == [1.0, 0.1, None, 25.0]
+    new = _decode_normal(enc, 2000)
+    assert new.dtypes.to_dict() == df.dtypes.to_dict()
+    assert (new["whole"] == np.round(new["whole"])).all()
+    # the same doubles as values written with one decimal
+    assert (new["tenths"] == np.round(new["tenths"], 1)).all()
+    assert new["tenths"].nunique() > 50
+    assert new["fine"].nunique() == len(new)
+    assert (new["grams"] % 25 == 0).all() and new["grams"].nunique() > 64
+    loose = TabularEncoder(enforce_rounding=False, random_state=0).fit(df)
+    assert loose.steps_ == [None] * 4
+    assert (_decode_normal(loose, 2000)["whole"] % 1 != 0).any()
+    assert (_decode_normal(loose, 2000)["grams"] % 25 != 0).any()
+    with pytest.raises(TypeError, match="enforce_rounding must be a bool"):
+        TabularEncoder(enforce_rounding="yes").fit(df)
+
+
 def test_missing_values_are_reproduced_with_indicators():
     df = _table(1000, missing=True)
     enc = TabularEncoder(categorical_encoding="uniform", random_state=0).fit(df)
