@@ -47,8 +47,11 @@ _HANDLE_MISSING = ("indicator", "error")
 # integer columns with at most this many distinct values decode to one of
 # them (frequencies kept); wider ones are interpolated and rounded
 _DISCRETE_MAX_LEVELS = 64
-# make_tabular_sampler's default GTNSampler (see _default_sampler)
+# make_tabular_sampler's default sampler (see _default_sampler): GTNMixture
+# pieces of GTNSampler(batch_size=32), 3 of them, at most one per 50 rows
 _DEFAULT_BATCH_SIZE = 32
+_DEFAULT_PIECES = 3
+_DEFAULT_ROWS_PER_PIECE = 50
 # enforce_rounding: numeric columns with at most this many decimal places are
 # rounded to their grid on the way back
 _MAX_DECIMALS = 6
@@ -951,16 +954,23 @@ def _take_levels(levels, codes, missing):
 
 def _default_sampler(random_state):
     """The sampler of :func:`make_tabular_sampler` when none is given."""
+    from .mixture import GTNMixture
     from .sampler import GTNSampler
 
-    # GTNSampler's own training budget (at least 4,000 updates) with batches
-    # of 32: the lowest median C2ST on penguins over 6 splits, as good as 300
-    # epochs of 32 on diamonds and Wages and 4-5 times faster there
-    # (docs/tabular.rst, "Quality against other synthesizers"); no inverse
-    # network, which halves the fit time
-    return GTNSampler(
-        batch_size=_DEFAULT_BATCH_SIZE,
-        fit_inverse=False,
+    # One GTNSampler per k-means piece of the encoded rows: a single map from
+    # one normal puts rows between the category-combination clusters of a
+    # table (penguins: species x island x sex). 3 pieces gave the lowest
+    # median C2ST on penguins over 6 splits (2, 4 and 6 pieces, or a number
+    # chosen by BIC, did no better) and helped a little on diamonds and
+    # Wages; smaller pieces memorise more. Each piece: GTNSampler's own training
+    # budget (at least 4,000 updates) in batches of 32, no inverse network
+    # (half the fit time). Figures: benchmarks/results/tabular-2026-12-04.md,
+    # docs/tabular.rst, "Quality against other synthesizers".
+    piece = GTNSampler(batch_size=_DEFAULT_BATCH_SIZE, fit_inverse=False)
+    return GTNMixture(
+        piece,
+        n_components=_DEFAULT_PIECES,
+        rows_per_component=_DEFAULT_ROWS_PER_PIECE,
         random_state=random_state,
     )
 
@@ -972,12 +982,18 @@ def make_tabular_sampler(sampler=None, *, random_state=None, **encoder_params):
     ----------
     sampler : estimator with ``sample(n_samples, random_state)``, default=None
         The generative model of the encoded columns. ``None``:
-        ``GTNSampler(batch_size=32, fit_inverse=False)`` seeded with
-        ``random_state``: GTNSampler's own training budget (at least 4,000
-        updates) in batches of 32, chosen by ``benchmarks/tabular.py`` (see
-        :doc:`/tabular`, "Quality against other synthesizers"). Without the
-        inverse network, ``interpolate`` runs on a straight line between
-        encoded rows.
+        ``GTNMixture(GTNSampler(batch_size=32, fit_inverse=False),
+        n_components=3, rows_per_component=50)`` seeded with
+        ``random_state``: three k-means pieces of the encoded rows (fewer
+        below 150 rows), one GTN each with GTNSampler's own training budget
+        (at least 4,000 updates) in batches of 32. A table's category
+        combinations form separate clusters, and a single map from one
+        normal also puts rows between them; the pieces lowered the median
+        C2ST on penguins (6 splits), and a little on diamonds and Wages
+        (``benchmarks/results/tabular-2026-12-04.md``; see :doc:`/tabular`,
+        "Quality against other synthesizers"). The fit costs one GTN per
+        piece. ``interpolate`` runs on a straight line between encoded rows
+        (the pieces have no common code space).
     random_state : int, RandomState instance or None, default=None
         Seeds the encoder (its uniform draws) and the default sampler.
     **encoder_params : dict
