@@ -269,6 +269,9 @@ def candidate_models():
         "(l) (h3), standardised numbers": pieces(
             3, encoder={"numeric_transform": "standard"}
         ),
+        # fewer updates per piece (penguins' pieces: 2 batches an epoch)
+        "(n1) (h3), 1000 epochs per piece": pieces(3, max_epochs=1000),
+        "(n2) (h3), 500 epochs per piece": pieces(3, max_epochs=500),
     }
 
 
