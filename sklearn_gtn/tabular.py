@@ -993,7 +993,10 @@ def make_tabular_sampler(sampler=None, *, random_state=None, **encoder_params):
         (``benchmarks/results/tabular-2026-12-04.md``; see :doc:`/tabular`,
         "Quality against other synthesizers"). The fit costs one GTN per
         piece. ``interpolate`` runs on a straight line between encoded rows
-        (the pieces have no common code space).
+        (the pieces have no common code space), and the pipeline has no
+        ``transform`` or ``inverse_transform``; pass
+        ``GTNSampler(batch_size=32, fit_inverse=False)``, the previous
+        default, for a single GTN with ``inverse_transform``.
     random_state : int, RandomState instance or None, default=None
         Seeds the encoder (its uniform draws) and the default sampler.
     **encoder_params : dict
