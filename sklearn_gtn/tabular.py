@@ -959,10 +959,10 @@ def _default_sampler(random_state):
 
     # One GTNSampler per k-means piece of the encoded rows: a single map from
     # one normal puts rows between the category-combination clusters of a
-    # table (penguins: species x island x sex). 3 pieces gave the lowest
-    # median C2ST on penguins over 6 splits (2, 4 and 6 pieces, or a number
-    # chosen by BIC, did no better) and helped a little on diamonds and
-    # Wages; smaller pieces memorise more. Each piece: GTNSampler's own training
+    # table (penguins: species x island x sex). On penguins (6 splits) 3
+    # pieces and 2 are even on the median C2ST, 2 worse on split 0; 4, 6 or
+    # a number chosen by BIC do no better and memorise more; on diamonds and
+    # Wages 3 pieces help a little. Each piece: GTNSampler's own training
     # budget (at least 4,000 updates) in batches of 32, no inverse network
     # (half the fit time). Figures: benchmarks/results/tabular-2026-12-04.md,
     # docs/tabular.rst, "Quality against other synthesizers".
