@@ -75,6 +75,12 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
         well from the other 20% (:func:`sklearn_gtn.metrics.c2st_accuracy`;
         ties to fewer pieces) is kept, as fitted on those 80%. Ignored when
         ``fit`` gets ``y``.
+    rows_per_component : int or None, default=None
+        Without ``y``: at most one cluster per this many rows (at least one
+        cluster), whatever ``n_components`` asks, so that small data gets
+        fewer, larger pieces rather than pieces too small to fit (a piece
+        needs 2 rows). ``None``: no limit. :func:`make_tabular_sampler` uses
+        3 pieces of at least 50 rows on average.
     random_state : int, RandomState instance or None, default=None
         Seeds the clustering and each piece's fit (pieces whose
         ``random_state`` is a parameter get their own seed from it).
@@ -143,9 +149,17 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
     ['a', 'a', 'b', 'b', 'b']
     """
 
-    def __init__(self, estimator=None, *, n_components="auto", random_state=None):
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_components="auto",
+        rows_per_component=None,
+        random_state=None,
+    ):
         self.estimator = estimator
         self.n_components = n_components
+        self.rows_per_component = rows_per_component
         self.random_state = random_state
 
     @restore_on_failure
@@ -174,6 +188,8 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
             raise TypeError(
                 f"estimator must have a sample method, got {type(base).__name__}."
             )
+        if self.rows_per_component is not None:
+            check_positive_int(self.rows_per_component, name="rows_per_component")
         labels = None if y is None else self._check_labels(y, len(X))
         candidates = None if y is not None else self._candidates(len(X))
         rng = check_random_state(self.random_state)
@@ -213,15 +229,20 @@ class GTNMixture(VersionedPickle, SaveMixin, BaseEstimator):
         """The numbers of clusters to fit (one, or several to choose from)."""
         value = self.n_components
         expected = "a positive int, a list of positive ints"
+        limit = self.rows_per_component
+        if limit is not None:  # checked by fit
+            limit = max(1, n_rows // limit)
         if is_auto(value, name="n_components", expected=expected):
-            return [min(_AUTO_MAX_PIECES, max(1, n_rows // _AUTO_ROWS_PER_PIECE))]
-        if isinstance(value, (list, tuple, np.ndarray)):
+            ks = [min(_AUTO_MAX_PIECES, max(1, n_rows // _AUTO_ROWS_PER_PIECE))]
+        elif isinstance(value, (list, tuple, np.ndarray)):
             if len(value) == 0:
                 raise ValueError("n_components must not be an empty list.")
             ks = [check_positive_int(k, name="n_components") for k in value]
             ks = sorted(set(ks))
         else:
             ks = [check_positive_int(value, name="n_components")]
+        if limit is not None:
+            ks = sorted({min(k, limit) for k in ks})
         if ks[-1] > n_rows:
             raise ValueError(
                 f"n_components={ks[-1]} is more than the number of rows ({n_rows})."

@@ -16,7 +16,9 @@ function, linearly interpolated), so every encoded column is close to
 ``N(0, 1)`` and the GTN mostly has to learn the dependence between columns.
 On the way back a score falls in one interval: integer columns with few
 values decode to the value that owns it, continuous ones to the interpolated
-quantile (always within the observed range). Categorical columns are one-hot
+quantile (always within the observed range), rounded to the grid of the
+training values (their decimal places, or a coarser step such as 25 g that
+all of them share). Categorical columns are one-hot
 encoded and decoded by the largest value (the C2ST of
 ``benchmarks/tabular.py`` was lower than with the same "uniform" encoding on
 two of its three tables, 0.03 to 0.05 lower on penguins over three splits);
@@ -45,12 +47,41 @@ _HANDLE_MISSING = ("indicator", "error")
 # integer columns with at most this many distinct values decode to one of
 # them (frequencies kept); wider ones are interpolated and rounded
 _DISCRETE_MAX_LEVELS = 64
-# make_tabular_sampler's default GTNSampler (see _default_sampler)
+# make_tabular_sampler's default sampler (see _default_sampler): GTNMixture
+# pieces of GTNSampler(batch_size=32), 3 of them, at most one per 50 rows
 _DEFAULT_BATCH_SIZE = 32
+_DEFAULT_PIECES = 3
+_DEFAULT_ROWS_PER_PIECE = 50
+# enforce_rounding: numeric columns with at most this many decimal places are
+# rounded to their grid on the way back
+_MAX_DECIMALS = 6
 # uniform scores are kept this far (relative to one training row) from 0 and
 # 1 before the normal quantile function, so the encoded values stay finite
 # (+-3.5 at 1,000 rows)
 _EDGE = 0.25
+
+
+def _decimal_places(x):
+    """The fewest decimal places (0 to ``_MAX_DECIMALS``) that hold every value
+    of ``x`` exactly, or ``None`` when there are more."""
+    for decimals in range(_MAX_DECIMALS + 1):
+        if np.array_equal(np.round(x, decimals), x):
+            return decimals
+    return None
+
+
+def _grid_step(x):
+    """The largest step ``m * 10**-d`` (``d`` the decimal places of ``x``, ``m``
+    a whole number) of which every value of ``x`` is a multiple, or ``None``
+    when ``x`` has more than ``_MAX_DECIMALS`` decimal places."""
+    decimals = _decimal_places(x)
+    if decimals is None:
+        return None
+    if np.abs(x).max() * 10.0**decimals > 2.0**53:  # beyond exact integers
+        return None
+    units = np.abs(np.round(x * 10.0**decimals)).astype(np.int64)
+    step = int(np.gcd.reduce(units))
+    return step / 10.0**decimals if step > 0 else None
 
 
 def _pandas():
@@ -212,8 +243,10 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     Each column gets a kind, from its dtype unless overridden:
 
     - ``"float"`` (float dtypes): continuous; decoded values stay within the
-      observed minimum and maximum (with ``enforce_min_max_values``);
-    - ``"integer"`` (integer dtypes): as float, then rounded and returned with
+      observed minimum and maximum (with ``enforce_min_max_values``) and
+      on the grid of the training values (with ``enforce_rounding``);
+    - ``"integer"`` (integer dtypes): as float, then rounded (to the grid of
+      the training values, with ``enforce_rounding``) and returned with
       the column's integer dtype; with at most 64 distinct values, decoded
       to one of the observed values, in their frequencies;
     - ``"boolean"`` (bool dtypes): two levels;
@@ -257,6 +290,17 @@ default="from_dtype"
         Clip decoded float and integer values to the training minimum and
         maximum (SDV's parameter of the same name). The quantile transform
         never leaves that range anyway.
+    enforce_rounding : bool, default=True
+        Round decoded float and integer values to the grid of the training
+        values: the largest step of which they are all multiples, a whole
+        number of units of their last decimal place (at most 6 places). Like
+        SDV's parameter of the same name, which rounds to the decimal
+        places, a float column of whole numbers (an integer column with
+        missing values, as pandas reads it) comes back whole and a column
+        measured to 0.1 comes back to 0.1; beyond it, weights recorded to
+        25 g come back as multiples of 25. Without it, such values come back
+        continuous, which a classifier tells from real rows
+        (``benchmarks/tabular.py`` on penguins; see :doc:`/tabular`).
     handle_missing : {"indicator", "error"}, default="indicator"
         ``"indicator"``: a float or integer column with missing values in
         ``fit`` gets an extra 0/1 column ``"<name>_missing"`` (encoded like a
@@ -293,6 +337,11 @@ default="from_dtype"
         distribution function, shape ``(2, n_values)``.
     min_, max_, mean_, scale_ : list of float or None
         Per numeric column: observed range, mean and standard deviation.
+    steps_ : list of float or None
+        Per float or integer column: the step of the grid that decoded values
+        are rounded to (``None``: not rounded, for other kinds, for training
+        values with more than 6 decimal places, or with
+        ``enforce_rounding=False``).
     n_samples_fit_ : int
         Rows seen by ``fit`` (it sizes the margin that keeps normal scores
         finite, so encoding does not depend on how many rows are encoded).
@@ -353,6 +402,7 @@ default="from_dtype"
         categorical_encoding="onehot",
         numeric_transform="quantile",
         enforce_min_max_values=True,
+        enforce_rounding=True,
         handle_missing="indicator",
         random_state=None,
     ):
@@ -361,6 +411,7 @@ default="from_dtype"
         self.categorical_encoding = categorical_encoding
         self.numeric_transform = numeric_transform
         self.enforce_min_max_values = enforce_min_max_values
+        self.enforce_rounding = enforce_rounding
         self.handle_missing = handle_missing
         self.random_state = random_state
 
@@ -371,11 +422,10 @@ default="from_dtype"
         )
         _check_choice(self.numeric_transform, "numeric_transform", _NUMERIC_TRANSFORMS)
         _check_choice(self.handle_missing, "handle_missing", _HANDLE_MISSING)
-        if not isinstance(self.enforce_min_max_values, (bool, np.bool_)):
-            raise TypeError(
-                "enforce_min_max_values must be a bool, got "
-                f"{self.enforce_min_max_values!r}."
-            )
+        for name in ("enforce_min_max_values", "enforce_rounding"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {value!r}.")
 
     def fit(self, X, y=None):
         """Learn each column's kind, levels, quantiles and range.
@@ -412,6 +462,7 @@ default="from_dtype"
                 "max_",
                 "mean_",
                 "scale_",
+                "steps_",
                 "has_missing_",
                 "missing_fraction_",
                 "ordered_",
@@ -468,6 +519,7 @@ default="from_dtype"
             "max_": None,
             "mean_": None,
             "scale_": None,
+            "steps_": None,
             "has_missing_": bool(missing.any()),
             "missing_fraction_": float(missing.mean()),
             "ordered_": bool(is_category and dtype.ordered),
@@ -503,6 +555,8 @@ default="from_dtype"
         out["mean_"] = float(x.mean())
         scale = float(x.std())
         out["scale_"] = scale if scale > 0 else 1.0
+        if self.enforce_rounding:
+            out["steps_"] = _grid_step(x)
         uniques, counts = np.unique(x, return_counts=True)
         if kind == "integer":
             if not np.allclose(x, np.round(x)):
@@ -708,6 +762,11 @@ default="from_dtype"
             x = _quantile_values(z, values, cdf)
         if self.enforce_min_max_values:
             x = np.clip(x, self.min_[j], self.max_[j])
+        step = self.steps_[j]
+        if step is not None and levels is None:
+            # multiples of the step; the last rounding removes float noise
+            # (0.07 * 3 = 0.21000000000000002)
+            x = np.round(np.round(x / step) * step, _MAX_DECIMALS)
         if kind == "integer":
             x = np.round(x)
         if self._indicator(j):
@@ -895,16 +954,23 @@ def _take_levels(levels, codes, missing):
 
 def _default_sampler(random_state):
     """The sampler of :func:`make_tabular_sampler` when none is given."""
+    from .mixture import GTNMixture
     from .sampler import GTNSampler
 
-    # GTNSampler's own training budget (at least 4,000 updates) with batches
-    # of 32: the lowest median C2ST on penguins over 6 splits, as good as 300
-    # epochs of 32 on diamonds and Wages and 4-5 times faster there
-    # (docs/tabular.rst, "Quality against other synthesizers"); no inverse
-    # network, which halves the fit time
-    return GTNSampler(
-        batch_size=_DEFAULT_BATCH_SIZE,
-        fit_inverse=False,
+    # One GTNSampler per k-means piece of the encoded rows: a single map from
+    # one normal puts rows between the category-combination clusters of a
+    # table (penguins: species x island x sex). On penguins (6 splits) 3
+    # pieces and 2 are even on the median C2ST, 2 worse on split 0; 4, 6 or
+    # a number chosen by BIC do no better and memorise more; on diamonds and
+    # Wages 3 pieces help a little. Each piece: GTNSampler's own training
+    # budget (at least 4,000 updates) in batches of 32, no inverse network
+    # (half the fit time). Figures: benchmarks/results/tabular-2026-12-04.md,
+    # docs/tabular.rst, "Quality against other synthesizers".
+    piece = GTNSampler(batch_size=_DEFAULT_BATCH_SIZE, fit_inverse=False)
+    return GTNMixture(
+        piece,
+        n_components=_DEFAULT_PIECES,
+        rows_per_component=_DEFAULT_ROWS_PER_PIECE,
         random_state=random_state,
     )
 
@@ -916,12 +982,21 @@ def make_tabular_sampler(sampler=None, *, random_state=None, **encoder_params):
     ----------
     sampler : estimator with ``sample(n_samples, random_state)``, default=None
         The generative model of the encoded columns. ``None``:
-        ``GTNSampler(batch_size=32, fit_inverse=False)`` seeded with
-        ``random_state``: GTNSampler's own training budget (at least 4,000
-        updates) in batches of 32, chosen by ``benchmarks/tabular.py`` (see
-        :doc:`/tabular`, "Quality against other synthesizers"). Without the
-        inverse network, ``interpolate`` runs on a straight line between
-        encoded rows.
+        ``GTNMixture(GTNSampler(batch_size=32, fit_inverse=False),
+        n_components=3, rows_per_component=50)`` seeded with
+        ``random_state``: three k-means pieces of the encoded rows (fewer
+        below 150 rows), one GTN each with GTNSampler's own training budget
+        (at least 4,000 updates) in batches of 32. A table's category
+        combinations form separate clusters, and a single map from one
+        normal also puts rows between them; the pieces lowered the median
+        C2ST on penguins (6 splits), and a little on diamonds and Wages
+        (``benchmarks/results/tabular-2026-12-04.md``; see :doc:`/tabular`,
+        "Quality against other synthesizers"). The fit costs one GTN per
+        piece. ``interpolate`` runs on a straight line between encoded rows
+        (the pieces have no common code space), and the pipeline has no
+        ``transform`` or ``inverse_transform``; pass
+        ``GTNSampler(batch_size=32, fit_inverse=False)``, the previous
+        default, for a single GTN with ``inverse_transform``.
     random_state : int, RandomState instance or None, default=None
         Seeds the encoder (its uniform draws) and the default sampler.
     **encoder_params : dict

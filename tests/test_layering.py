@@ -29,8 +29,10 @@ LAYERS = [
     # the estimators' floor
     {"_base"},
     {"sampler", "autoencoder", "pipeline"},
-    # make_tabular_sampler builds a pipeline around a sampler
-    {"mixture", "tabular"},
+    {"mixture"},
+    # make_tabular_sampler builds a pipeline around a sampler (by default a
+    # GTNMixture)
+    {"tabular"},
     {"oversampling"},
     # on top: the file format, the command line, the public namespace
     {"persistence"},

@@ -133,6 +133,27 @@ def test_a_list_of_candidates_and_an_int():
 
 
 @pytest.mark.parametrize(
+    "n_components, n_rows, pieces",
+    [(3, 400, 3), (3, 149, 2), (3, 99, 1), ([1, 3, 5], 120, [1, 2]), ("auto", 40, 1)],
+)
+def test_rows_per_component_caps_the_clusters_of_small_data(
+    n_components, n_rows, pieces
+):
+    X = make_eight_gaussians(n_rows, random_state=0)
+    mix = GTNMixture(
+        TINY, n_components=n_components, rows_per_component=50, random_state=0
+    ).fit(X)
+    if isinstance(pieces, list):  # the candidates left to choose from
+        assert sorted(mix.candidate_scores_) == pieces
+    else:
+        assert mix.n_components_ == len(mix.components_) == pieces
+    # with labels, one piece per class whatever the number of rows
+    y = np.arange(n_rows) % 4
+    by_class = GTNMixture(TINY, rows_per_component=50, random_state=0).fit(X, y)
+    assert by_class.n_components_ == 4
+
+
+@pytest.mark.parametrize(
     "kwargs, fit_y, exc, match",
     [
         ({"n_components": 0}, None, ValueError, "n_components must be >= 1"),
@@ -146,6 +167,8 @@ def test_a_list_of_candidates_and_an_int():
         ),
         ({"n_components": []}, None, ValueError, "must not be an empty list"),
         ({"n_components": [2, 0]}, None, ValueError, "n_components must be >= 1"),
+        ({"rows_per_component": 0}, None, ValueError, "rows_per_component must be"),
+        ({"rows_per_component": 2.5}, np.zeros(400), TypeError, "rows_per_comp"),
         ({}, np.zeros(3), ValueError, "y has 3 labels but X has 400 rows"),
         ({"estimator": object()}, None, TypeError, "must have a sample method"),
     ],

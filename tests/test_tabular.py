@@ -7,6 +7,7 @@ from _samplers import GaussianSampler
 import sklearn_gtn
 from sklearn_gtn import (
     GenerativePipeline,
+    GTNMixture,
     GTNSampler,
     TabularEncoder,
     make_tabular_sampler,
@@ -143,6 +144,35 @@ def test_standard_transform_enforces_min_max_when_asked():
     assert loose.inverse_transform(Z)["size"].max() > df["size"].max()
 
 
+def test_float_columns_come_back_with_their_decimal_places():
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(
+        {
+            "whole": rng.randint(170, 230, 300).astype(float),  # ints read as floats
+            "tenths": np.round(rng.normal(40, 5, 300), 1),
+            "fine": rng.normal(size=300),  # more than 6 decimals: left alone
+            "grams": rng.randint(100, 240, 300) * 25,  # >64 levels, step 25
+        }
+    )
+    enc = TabularEncoder(random_state=0).fit(df)
+    assert enc.kinds_ == ["float"] * 3 + ["integer"]
+    assert enc.steps_ == [1.0, 0.1, None, 25.0]
+    new = _decode_normal(enc, 2000)
+    assert new.dtypes.to_dict() == df.dtypes.to_dict()
+    assert (new["whole"] == np.round(new["whole"])).all()
+    # the same doubles as values written with one decimal
+    assert (new["tenths"] == np.round(new["tenths"], 1)).all()
+    assert new["tenths"].nunique() > 50
+    assert new["fine"].nunique() == len(new)
+    assert (new["grams"] % 25 == 0).all() and new["grams"].nunique() > 64
+    loose = TabularEncoder(enforce_rounding=False, random_state=0).fit(df)
+    assert loose.steps_ == [None] * 4
+    assert (_decode_normal(loose, 2000)["whole"] % 1 != 0).any()
+    assert (_decode_normal(loose, 2000)["grams"] % 25 != 0).any()
+    with pytest.raises(TypeError, match="enforce_rounding must be a bool"):
+        TabularEncoder(enforce_rounding="yes").fit(df)
+
+
 def test_missing_values_are_reproduced_with_indicators():
     df = _table(1000, missing=True)
     enc = TabularEncoder(categorical_encoding="uniform", random_state=0).fit(df)
@@ -252,14 +282,32 @@ def test_make_tabular_sampler_passes_encoder_params_and_default_sampler():
     pipe = make_tabular_sampler(random_state=5, categorical_encoding="uniform")
     encoder, sampler = pipe[0], pipe[-1]
     assert encoder.categorical_encoding == "uniform" and encoder.random_state == 5
-    assert isinstance(sampler, GTNSampler) and sampler.random_state == 5
-    # GTNSampler's own budget in batches of 32, no inverse (docs/tabular.rst)
-    assert sampler.max_epochs == "auto" and sampler.batch_size == 32
-    assert sampler.fit_inverse is False
+    assert isinstance(sampler, GTNMixture) and sampler.random_state == 5
+    # 3 pieces, at most one per 50 rows, each GTNSampler's own budget in
+    # batches of 32 without inverse (docs/tabular.rst)
+    assert sampler.n_components == 3 and sampler.rows_per_component == 50
+    piece = sampler.estimator
+    assert isinstance(piece, GTNSampler)
+    assert piece.max_epochs == "auto" and piece.batch_size == 32
+    assert piece.fit_inverse is False
     with pytest.raises(TypeError, match="sampler must be an estimator"):
         make_tabular_sampler(object())
     with pytest.raises(TypeError, match="unexpected keyword"):
         make_tabular_sampler(colour="red")
+
+
+@pytest.mark.parametrize("n_rows, pieces", [(60, 1), (160, 3)])
+def test_the_default_sampler_takes_fewer_pieces_on_small_tables(n_rows, pieces):
+    df = _table(n_rows)
+    pipe = make_tabular_sampler(random_state=0)
+    pipe.set_params(
+        gtnmixture__estimator__max_epochs=2,
+        gtnmixture__estimator__hidden_layer_sizes=(8,),
+    ).fit(df)
+    assert pipe[-1].n_components_ == pieces
+    new = pipe.sample(20, random_state=0)
+    assert new.dtypes.to_dict() == df.dtypes.to_dict()
+    assert pipe.interpolate(df.iloc[0], df.iloc[1], n_steps=3).shape == (3, 6)
 
 
 def test_interpolate_between_rows_returns_dataframes():
