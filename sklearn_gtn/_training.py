@@ -60,6 +60,7 @@ __all__ = [
     "fold_into_input",
     "fold_into_output",
     "gaussian_transport",
+    "inverse_epochs",
     "kept_epoch",
     "lr_schedule_callback",
     "recalibration",
@@ -111,6 +112,8 @@ _SELECTIONS = ("energy", None)
 # otherwise costs as much as the updates on a 124-row table)
 _AUTO_EPOCHS = 60
 _MIN_UPDATES = 4000
+# the inverse network's share of the automatic budget
+_INVERSE_SHARE = 0.5
 _MAX_UPDATES = 20000
 _MIN_BATCHES = 16
 
@@ -277,6 +280,26 @@ def resolve_max_epochs(max_epochs, n_train, batch_size, n_features=3):
     return epochs, epochs * per_epoch, repeats
 
 
+def inverse_epochs(max_epochs, requested):
+    """Epochs of the inverse network: half of ``max_epochs`` (at least 1)
+    under the automatic budget (``requested == "by_updates"``), else
+    ``max_epochs`` (the passes the caller asked for).
+
+    The inverse map is trained on the final pairs, which the relabeling
+    made consistent with a smooth map; it is not sampled from, and half the
+    updates keep a 5,000-row fit within the issue's time (see
+    ``docs/benchmarks.rst``).
+
+    Examples
+    --------
+    >>> inverse_epochs(125, "by_updates"), inverse_epochs(125, 125)
+    (63, 125)
+    """
+    if requested != "by_updates":
+        return int(max_epochs)
+    return max(1, math.ceil(_INVERSE_SHARE * max_epochs))
+
+
 def repeated(tensor, repeats):
     """``repeats`` copies of the rows of ``tensor`` (itself when 1)."""
     return tensor if repeats == 1 else tensor.repeat(repeats, 1)
@@ -430,8 +453,9 @@ class Relabel(Callback):
         self._write(self.targets, rows[match.to(rows.device)].clone(), n)
 
     def on_train_end(self, net, **kwargs):
-        # the data tensors are not part of the model
-        self.inputs = self.targets = None
+        # the data tensors (and the accelerator in ``share``) are not part
+        # of the model
+        self.inputs = self.targets = self.share = None
 
 
 @torch.no_grad()
@@ -610,10 +634,13 @@ def selection_callback(estimator, train_rows, valid_inputs, valid_targets, rng):
     )
 
 
-def training_callbacks(estimator, selector=None):
-    """``(name, callback)`` pairs for one net: the schedule, the selection."""
+def training_callbacks(estimator, selector=None, n_updates=None):
+    """``(name, callback)`` pairs for one net of ``n_updates`` updates
+    (default ``max_updates_``): the schedule, the selection."""
     callbacks = []
-    schedule = lr_schedule_callback(estimator.lr_schedule_, estimator.max_updates_)
+    if n_updates is None:
+        n_updates = estimator.max_updates_
+    schedule = lr_schedule_callback(estimator.lr_schedule_, n_updates)
     if schedule is not None:
         callbacks.append(("lr_schedule", schedule))
     if selector is not None:

@@ -9,6 +9,7 @@ directly (one batched forward pass per chunk, in inference mode).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import time
@@ -61,6 +62,11 @@ _AUTO_VALIDATION_FRACTION = 0.1
 
 
 @register("sklearn_gtn.GTNSampler")
+def _shared_match(accelerator, match):
+    """The main process's relabeling ``match`` (CPU), on every process."""
+    return _accelerate.share_from_main(accelerator, match)[0].cpu()
+
+
 class GTNSampler(
     TorchEstimator,
     OneToOneFeatureMixin,
@@ -121,8 +127,9 @@ class GTNSampler(
         passes' worth, but at least 4,000 updates when ``n_features > 2``
         (small tables need thousands of updates, not 60) and at most 20,000
         (a million rows do not pay for 60 passes); small data are repeated
-        so that an epoch holds at least 16 batches. The resolved values are
-        ``max_epochs_`` and ``max_updates_``.
+        so that an epoch holds at least 16 batches; the inverse network,
+        trained on the final pairs, gets half the epochs. The resolved values
+        are ``max_epochs_``, ``max_updates_`` and ``inverse_max_epochs_``.
     patience : int, None or "auto", default="auto"
         Stop after this many epochs without improvement of the validation MSE
         and restore the weights of the best epoch; ``None`` trains
@@ -282,6 +289,9 @@ class GTNSampler(
         The resolved ``max_epochs``: the epochs of the training budget.
     max_updates_ : int
         Optimizer updates of the training budget (``max_epochs_`` epochs).
+    inverse_max_epochs_ : int
+        Epochs of the inverse network's budget: ``max_epochs_``, or half of
+        it with ``max_epochs="auto"``.
     lr_, lr_schedule_, selection_, residual_noise_, recalibrate_, n_relabelings_
         The resolved values of these parameters.
     noise_scale_ : ndarray of shape (n_features_in_,) or None
@@ -552,6 +562,7 @@ class GTNSampler(
                     device,
                     "inverse network",
                     repeats,
+                    max_epochs=self.inverse_max_epochs_,
                 )
                 _training.finish_inverse(self, recal)
         self.training_time_ = time.perf_counter() - tic
@@ -567,6 +578,9 @@ class GTNSampler(
         self.hidden_layer_sizes_ = sizes
         self.max_epochs_, self.max_updates_, repeats = _training.resolve_max_epochs(
             training["max_epochs"], n_train, int(self.batch_size), n_features
+        )
+        self.inverse_max_epochs_ = _training.inverse_epochs(
+            self.max_epochs_, training["max_epochs"]
         )
         self.lr_ = _training.resolve_by_dimension(
             training["lr"], n_features, _training.DEFAULT_LR, _training.WIDE_LR
@@ -660,21 +674,25 @@ class GTNSampler(
         repeats=1,
         selector=None,
         relabel_seed=None,
+        max_epochs=None,
     ):
         """Build and fit one skorch net ``inputs -> targets`` (the training
         rows ``repeats`` times per epoch); with ``relabel_seed`` the
         forward net, whose pairs :class:`~sklearn_gtn._training.Relabel`
-        solves again (``targets`` is permuted in place)."""
+        solves again (``targets`` is permuted in place); ``max_epochs``
+        (default ``max_epochs_``) epochs of ``max_updates_ / max_epochs_``
+        updates each."""
         valid = None if valid_inputs is None else (valid_inputs, valid_targets)
         train_inputs = _training.repeated(inputs, repeats)
         train_targets = _training.repeated(targets, repeats)
-        callbacks = _training.training_callbacks(self, selector)
+        if max_epochs is None:
+            max_epochs = self.max_epochs_
+        n_updates = max_epochs * (self.max_updates_ // self.max_epochs_)
+        callbacks = _training.training_callbacks(self, selector, n_updates)
         epochs = _training.relabel_epochs(self.max_epochs_, self.n_relabelings_)
         if relabel_seed is not None and epochs:
             copies = repeats > 1
-            share = lambda match: _accelerate.share_from_main(  # noqa: E731
-                self.accelerator, match
-            )[0].cpu()
+            share = functools.partial(_shared_match, self.accelerator)
             relabel = _training.Relabel(
                 epochs,
                 [inputs] + ([train_inputs] if copies else []),
@@ -692,7 +710,7 @@ class GTNSampler(
             patience=self.patience_,
             title=title,
             lr=self.lr_,
-            max_epochs=self.max_epochs_,
+            max_epochs=max_epochs,
             callbacks=callbacks,
             module=MLP,
             module__n_features_in=inputs.shape[1],

@@ -1,6 +1,7 @@
 """Training budget, width, schedule, checkpoint selection and residual noise."""
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -357,6 +358,10 @@ def test_relabeling_resolves_by_dimension_and_keeps_the_rows():
     assert [c[0] for c in relabel.costs_] == relabel_epochs(8, 6)
     assert len(relabel.costs_) >= 5 and max(relabel_epochs(8, 6)) < 8
     assert relabel.inputs is None  # the fitted model keeps no training data
+    clone = pickle.loads(pickle.dumps(gtn))
+    np.testing.assert_array_equal(
+        clone.sample(4, random_state=0), gtn.sample(4, random_state=0)
+    )
     off = GTNSampler(max_epochs=8, n_relabelings=0, **FAST).fit(X)
     assert off.n_relabelings_ == 0 and "relabel" not in dict(off.net_.callbacks_)
     flat = GTNSampler(max_epochs=8, **FAST).fit(X[:, :2])
