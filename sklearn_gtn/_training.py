@@ -10,6 +10,11 @@ skorch callbacks that carry them out:
   for ``d <= 2`` (small, so sampling stays fast), wider networks beyond;
 - **schedule** (:func:`lr_schedule_callback`): a cosine decay of the learning
   rate (peak 3e-3) over the budget, stepped every update;
+- **relabeling** (:class:`Relabel`): a few times during training the pairs
+  are solved again in the network's output space, so that the regression
+  fits pairs a smooth map can produce instead of averaging between
+  conflicting ones (the cause of under-dispersed samples in higher
+  dimensions);
 - **recalibration** (:func:`recalibration`): the Gaussian transport map that
   moves the samples' mean and covariance onto the data's, folded into the
   output layer;
@@ -45,6 +50,7 @@ from .metrics import energy_distance, memorisation_ratio
 
 __all__ = [
     "AUTO_TRAINING",
+    "Relabel",
     "SampleQualityCheckpoint",
     "check_selection",
     "check_training_params",
@@ -54,9 +60,11 @@ __all__ = [
     "fold_into_input",
     "fold_into_output",
     "gaussian_transport",
+    "inverse_epochs",
     "kept_epoch",
     "lr_schedule_callback",
     "recalibration",
+    "relabel_epochs",
     "repeated",
     "residual_scale",
     "resolve_by_dimension",
@@ -77,6 +85,7 @@ AUTO_TRAINING = {
         "selection": None,
         "residual_noise": 0.0,
         "recalibrate": False,
+        "n_relabelings": 0,
     },
     "assignment": {
         "hidden_layer_sizes": "by_dimension",
@@ -86,6 +95,7 @@ AUTO_TRAINING = {
         "selection": None,
         "residual_noise": 0.0,
         "recalibrate": "by_dimension",
+        "n_relabelings": "by_dimension",
     },
 }
 _LR_SCHEDULES = ("constant", "cosine")
@@ -102,6 +112,8 @@ _SELECTIONS = ("energy", None)
 # otherwise costs as much as the updates on a 124-row table)
 _AUTO_EPOCHS = 60
 _MIN_UPDATES = 4000
+# the inverse network's share of the automatic budget
+_INVERSE_SHARE = 0.5
 _MAX_UPDATES = 20000
 _MIN_BATCHES = 16
 
@@ -111,6 +123,17 @@ _SMALL_D = 2
 _DEPTH = 4
 _WIDTH_PER_FEATURE = 32
 _MIN_WIDTH, _MAX_WIDTH = 64, 256
+
+# relabeling: how many times ("auto", d > 2) and over which share of the
+# budget fresh draws are paired in output space (the last one leaves a tenth
+# of the updates to fit the final pairs)
+AUTO_RELABELINGS = 6
+_RELABEL_SPAN = 0.9
+# rows per forward chunk when the outputs of all training draws are computed
+_RELABEL_CHUNK = 65536
+# relabelings solve exactly up to this many rows, by "cells" above (an exact
+# solve of 3,000 rows costs several seconds, 6 of them more than training)
+_RELABEL_EXACT_MAX = 1024
 
 # selection: checkpoints, rows compared, and the memorisation floor
 _N_CHECKPOINTS = 8
@@ -168,6 +191,13 @@ def check_training_params(estimator):
         raise TypeError(f"recalibrate must be a bool or 'auto', got {recalibrate!r}.")
     else:
         out["recalibrate"] = bool(recalibrate)
+    relabel = estimator.n_relabelings
+    if is_auto(relabel, name="n_relabelings", expected="an int >= 0"):
+        out["n_relabelings"] = auto["n_relabelings"]
+    else:
+        out["n_relabelings"] = check_positive_int(
+            relabel, name="n_relabelings", minimum=0
+        )
     return out
 
 
@@ -250,6 +280,26 @@ def resolve_max_epochs(max_epochs, n_train, batch_size, n_features=3):
     return epochs, epochs * per_epoch, repeats
 
 
+def inverse_epochs(max_epochs, requested):
+    """Epochs of the inverse network: half of ``max_epochs`` (at least 1)
+    under the automatic budget (``requested == "by_updates"``), else
+    ``max_epochs`` (the passes the caller asked for).
+
+    The inverse map is trained on the final pairs, which the relabeling
+    made consistent with a smooth map; it is not sampled from, and half the
+    updates keep a 5,000-row fit within the issue's time (see
+    ``docs/benchmarks.rst``).
+
+    Examples
+    --------
+    >>> inverse_epochs(125, "by_updates"), inverse_epochs(125, 125)
+    (63, 125)
+    """
+    if requested != "by_updates":
+        return int(max_epochs)
+    return max(1, math.ceil(_INVERSE_SHARE * max_epochs))
+
+
 def repeated(tensor, repeats):
     """``repeats`` copies of the rows of ``tensor`` (itself when 1)."""
     return tensor if repeats == 1 else tensor.repeat(repeats, 1)
@@ -280,6 +330,132 @@ def checkpoint_epochs(max_epochs, n_checkpoints=_N_CHECKPOINTS):
     """
     n = min(n_checkpoints, max_epochs)
     return sorted({max(1, round(max_epochs * (i + 1) / n)) for i in range(n)})
+
+
+def relabel_epochs(max_epochs, n_relabelings):
+    """The epochs after which :class:`Relabel` solves the pairs again.
+
+    Evenly spread over the first nine tenths of training, distinct, and
+    never the last epoch (the network must still fit the final pairs).
+
+    Examples
+    --------
+    >>> relabel_epochs(125, 6)
+    [19, 38, 56, 75, 94, 112]
+    >>> relabel_epochs(2, 3)
+    [1]
+    >>> relabel_epochs(1, 3)
+    []
+    """
+    if max_epochs < 2 or n_relabelings == 0:
+        return []
+    span = _RELABEL_SPAN * max_epochs
+    epochs = {
+        min(max_epochs - 1, max(1, round(span * (i + 1) / n_relabelings)))
+        for i in range(n_relabelings)
+    }
+    return sorted(epochs)
+
+
+class Relabel(Callback):
+    """Pair fresh draws with the data in the network's output space.
+
+    After each epoch of ``epochs`` the training draws are replaced by fresh
+    normal draws, the network maps them, and the draws are paired with the
+    training rows by the assignment that minimises the total squared
+    distance between each draw's *output* and its row
+    (:func:`sklearn_gtn.assignment_pairs`; exact up to 1,024 rows, the
+    ``"cells"`` refinement above). The first labeling pairs draws
+    and rows in the input space; in more than a few dimensions those pairs
+    are far from any smooth map, and a regression on them averages between
+    neighbouring targets, which shrinks the samples towards local means.
+    Pairs solved on the outputs are the ones the current map is nearest to,
+    so the network refines a map instead of averaging, and the fresh draws
+    keep it from fitting one set of draws. Draws and targets are written in
+    place (the rows themselves never change, only their order), so the
+    inverse network trained afterwards learns the final pairs.
+
+    Parameters
+    ----------
+    epochs : list of int
+        Epochs (1-based) after which to relabel (:func:`relabel_epochs`).
+    inputs, targets : list of torch.Tensor
+        The tensors holding the training draws and the rows paired with
+        them: the pairs themselves first and, when the net trains on
+        repeated copies, the repeated tensor (``k * n`` rows, copy ``j`` in
+        rows ``j n`` to ``(j + 1) n``). All are overwritten in place.
+    share : callable
+        Maps the match (a CPU int64 tensor) to the main process's match when
+        several processes train (identity otherwise).
+    seed : int
+        Seeds the fresh draws and the assignment's random batches (above
+        3,000 rows).
+    fresh : bool, default=True
+        Draw fresh inputs at each relabeling (``False``: re-pair the same
+        draws).
+    """
+
+    def __init__(self, epochs, inputs, targets, share, seed, fresh=True):
+        self.epochs = epochs
+        self.inputs = inputs
+        self.targets = targets
+        self.share = share
+        self.seed = seed
+        self.fresh = fresh
+
+    def initialize(self):
+        self.costs_ = []  # (epoch, mean squared distance before, after)
+        return self
+
+    @torch.no_grad()
+    def _outputs(self, module, draws):
+        param = next(module.parameters())
+        was_training = module.training
+        module.eval()
+        out = torch.cat(
+            [
+                module(part.to(param.device)).double().cpu()
+                for part in torch.split(draws, _RELABEL_CHUNK)
+            ]
+        )
+        module.train(was_training)
+        return out.numpy()
+
+    @staticmethod
+    def _write(tensors, values, n):
+        for tensor in tensors:
+            tensor.copy_(values.repeat(len(tensor) // n, 1).to(tensor))
+
+    @torch.no_grad()
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        if epoch not in self.epochs:
+            return
+        from .assignment import assignment_pairs
+
+        draws, rows = self.inputs[0], self.targets[0]
+        n = len(draws)
+        if self.fresh:
+            gen = torch.Generator().manual_seed(self.seed + epoch)
+            draws = torch.randn(draws.shape, generator=gen).to(draws)
+        current = rows.double().cpu().numpy()
+        outputs = self._outputs(net.module_, draws)
+        method = "exact" if n <= _RELABEL_EXACT_MAX else "cells"
+        match = assignment_pairs(
+            current, outputs, method=method, random_state=self.seed + epoch
+        )
+        match = self.share(torch.as_tensor(match, dtype=torch.int64))
+        before = float(((outputs - current) ** 2).sum(axis=1).mean())
+        after = float(((outputs - current[match.numpy()]) ** 2).sum(axis=1).mean())
+        self.costs_.append((epoch, before, after))
+        if self.fresh:
+            self._write(self.inputs, draws, n)
+        self._write(self.targets, rows[match.to(rows.device)].clone(), n)
+
+    def on_train_end(self, net, **kwargs):
+        # the data tensors (and the accelerator in ``share``) are not part
+        # of the model
+        self.inputs = self.targets = self.share = None
 
 
 @torch.no_grad()
@@ -458,10 +634,13 @@ def selection_callback(estimator, train_rows, valid_inputs, valid_targets, rng):
     )
 
 
-def training_callbacks(estimator, selector=None):
-    """``(name, callback)`` pairs for one net: the schedule, the selection."""
+def training_callbacks(estimator, selector=None, n_updates=None):
+    """``(name, callback)`` pairs for one net of ``n_updates`` updates
+    (default ``max_updates_``): the schedule, the selection."""
     callbacks = []
-    schedule = lr_schedule_callback(estimator.lr_schedule_, estimator.max_updates_)
+    if n_updates is None:
+        n_updates = estimator.max_updates_
+    schedule = lr_schedule_callback(estimator.lr_schedule_, n_updates)
     if schedule is not None:
         callbacks.append(("lr_schedule", schedule))
     if selector is not None:

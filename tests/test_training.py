@@ -1,6 +1,7 @@
 """Training budget, width, schedule, checkpoint selection and residual noise."""
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -9,11 +10,13 @@ import torch
 from sklearn_gtn import GTNSampler
 from sklearn_gtn._training import (
     MEMORISATION_FLOOR,
+    Relabel,
     SampleQualityCheckpoint,
     checkpoint_epochs,
     fold_into_input,
     fold_into_output,
     gaussian_transport,
+    relabel_epochs,
     resolve_hidden_layer_sizes,
     resolve_max_epochs,
 )
@@ -198,6 +201,9 @@ def test_residual_noise_off_and_on():
         (dict(residual_noise=0.5, validation_fraction=0.0), "held-out rows"),
         (dict(hidden_layer_sizes="wide"), "hidden_layer_sizes must be"),
         (dict(max_epochs="many"), "max_epochs must be"),
+        (dict(n_relabelings=-1), "n_relabelings must be >= 0, got -1"),
+        (dict(n_relabelings=1.5), "n_relabelings must be an integer, got 1.5"),
+        (dict(n_relabelings="often"), "n_relabelings must be"),
     ],
 )
 def test_bad_training_parameters(params, match):
@@ -267,3 +273,99 @@ def test_selection_and_early_stopping_are_refused_together():
     gtn = GTNSampler(labeling="algorithm1", selection="energy", patience=2)
     with pytest.raises(ValueError, match="selection='energy'.*patience=2"):
         gtn.fit(X)
+
+
+# ----------------------------------------------------------------- relabeling
+def test_relabel_epochs_leave_training_after_the_last():
+    for max_epochs in (2, 3, 7, 125, 400):
+        for n in (1, 3, 10):
+            epochs = relabel_epochs(max_epochs, n)
+            assert epochs == sorted(set(epochs)) and 1 <= len(epochs) <= n
+            assert epochs[0] >= 1 and epochs[-1] < max_epochs
+    assert relabel_epochs(400, 3) == [120, 240, 360]  # the first 9 tenths
+    assert relabel_epochs(1, 3) == [] and relabel_epochs(100, 0) == []
+
+
+def _brute_force_pairs(outputs, rows):
+    """The permutation of ``rows`` closest to ``outputs``, by enumeration."""
+    import itertools
+
+    best = None
+    for perm in itertools.permutations(range(len(rows))):
+        cost = ((outputs - rows[list(perm)]) ** 2).sum()
+        if best is None or cost < best[0]:
+            best = (cost, perm)
+    return best
+
+
+def test_relabel_pairs_outputs_optimally_and_permutes_every_copy():
+    # a map that is not the identity: outputs of 6 draws, 3 copies per epoch
+    rng = np.random.RandomState(3)
+    inputs = torch.as_tensor(rng.normal(size=(6, 2)), dtype=torch.float32)
+    rows = torch.as_tensor(rng.normal(size=(6, 2)), dtype=torch.float32)
+    module = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        module.weight.copy_(torch.tensor([[0.0, 1.5], [-1.0, 0.3]]))
+        module.bias.fill_(0.2)
+    pairs, copies = rows.clone(), rows.repeat(3, 1)
+    cb = Relabel([1], [inputs], [pairs, copies], share=lambda m: m, seed=0, fresh=False)
+    net = _Net(module.train())
+    net.history.append({"epoch": 1})
+    cb.initialize().on_epoch_end(net)
+    outputs = module(inputs).detach().double().numpy()
+    cost, perm = _brute_force_pairs(outputs, rows.double().numpy())
+    new = pairs.double().numpy()
+    assert ((outputs - new) ** 2).sum() == pytest.approx(cost, rel=1e-6)
+    np.testing.assert_array_equal(new, rows.numpy()[list(perm)])
+    np.testing.assert_array_equal(copies.numpy(), np.tile(new, (3, 1)))
+    ((epoch, before, after),) = cb.costs_
+    assert epoch == 1 and after <= before and after == pytest.approx(cost / 6)
+    assert module.training  # the mode it had
+    cb.on_train_end(net)
+    assert cb.inputs is None and cb.targets is None  # no data kept
+
+
+def test_relabel_with_fresh_draws_pairs_the_new_draws_optimally():
+    rng = np.random.RandomState(4)
+    draws = torch.as_tensor(rng.normal(size=(5, 3)), dtype=torch.float32)
+    rows = torch.as_tensor(rng.normal(size=(5, 3)), dtype=torch.float32)
+    draw_copies, row_copies = draws.repeat(2, 1), rows.repeat(2, 1)
+    old_draws, pairs = draws.clone(), rows.clone()
+    module = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh())
+    cb = Relabel(
+        [2], [draws, draw_copies], [pairs, row_copies], share=lambda m: m, seed=7
+    ).initialize()
+    net = _Net(module)
+    for epoch in (1, 2, 3):  # only epoch 2 relabels
+        net.history.append({"epoch": epoch})
+        cb.on_epoch_end(net)
+    assert len(cb.costs_) == 1
+    new_draws = draws.clone()
+    assert not torch.equal(new_draws, old_draws)  # fresh draws, in place
+    assert torch.equal(draw_copies, new_draws.repeat(2, 1))
+    outputs = module(new_draws).detach().double().numpy()
+    cost, perm = _brute_force_pairs(outputs, rows.double().numpy())
+    np.testing.assert_array_equal(pairs.numpy(), rows.numpy()[list(perm)])
+    assert torch.equal(row_copies, pairs.repeat(2, 1))
+    assert cb.costs_[0][2] == pytest.approx(cost / 5)
+
+
+def test_relabeling_resolves_by_dimension_and_keeps_the_rows():
+    X = np.random.RandomState(0).standard_t(3, size=(150, 3))
+    gtn = GTNSampler(max_epochs=8, **FAST).fit(X)
+    assert gtn.n_relabelings_ == 6
+    relabel = dict(gtn.net_.callbacks_)["relabel"]
+    assert [c[0] for c in relabel.costs_] == relabel_epochs(8, 6)
+    assert len(relabel.costs_) >= 5 and max(relabel_epochs(8, 6)) < 8
+    assert relabel.inputs is None  # the fitted model keeps no training data
+    clone = pickle.loads(pickle.dumps(gtn))
+    np.testing.assert_array_equal(
+        clone.sample(4, random_state=0), gtn.sample(4, random_state=0)
+    )
+    off = GTNSampler(max_epochs=8, n_relabelings=0, **FAST).fit(X)
+    assert off.n_relabelings_ == 0 and "relabel" not in dict(off.net_.callbacks_)
+    flat = GTNSampler(max_epochs=8, **FAST).fit(X[:, :2])
+    assert flat.n_relabelings_ == 0  # the 2-D recipe is unchanged
+    paper = GTNSampler(labeling="algorithm1", max_epochs=2, **FAST).fit(X)
+    assert paper.n_relabelings_ == 0
+    assert gtn.n_relabelings == "auto"  # the parameter is untouched
