@@ -277,6 +277,25 @@ def candidate_models():
         # fewer updates per piece (penguins' pieces: 2 batches an epoch)
         "(n1) (h3), 1000 epochs per piece": pieces(3, max_epochs=1000),
         "(n2) (h3), 500 epochs per piece": pieces(3, max_epochs=500),
+        # after relabeling landed in GTNSampler (20:15)
+        "(p) (m), no relabeling": lambda: Tabular(
+            GTNMixture(
+                GTNSampler(fit_inverse=False, batch_size=32, n_relabelings=0),
+                n_components=3,
+                rows_per_component=50,
+                random_state=0,
+            )
+        ),
+        "(q) (m), pieces of 4 x 64": lambda: Tabular(
+            GTNMixture(
+                GTNSampler(
+                    fit_inverse=False, batch_size=32, hidden_layer_sizes=(64,) * 4
+                ),
+                n_components=3,
+                rows_per_component=50,
+                random_state=0,
+            )
+        ),
     }
 
 

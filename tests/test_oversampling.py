@@ -121,6 +121,7 @@ def test_default_model_keeps_discrete_columns_discrete():
     gtn = model[-1]
     assert isinstance(gtn, GTNSampler) and not gtn.fit_inverse
     assert gtn.hidden_layer_sizes_ == (64, 64)
+    assert gtn.n_relabelings_ == 0  # the configuration measured against SMOTE
     assert model[0].numeric_transform == "quantile"
     assert model[0].kinds_ == ["categorical", "categorical", "float"]
     assert X_res.dtype == np.float64 and np.isfinite(X_res).all()
