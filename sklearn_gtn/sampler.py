@@ -61,12 +61,12 @@ _AUTO_TRAINING = {
 _AUTO_VALIDATION_FRACTION = 0.1
 
 
-@register("sklearn_gtn.GTNSampler")
 def _shared_match(accelerator, match):
     """The main process's relabeling ``match`` (CPU), on every process."""
     return _accelerate.share_from_main(accelerator, match)[0].cpu()
 
 
+@register("sklearn_gtn.GTNSampler")
 class GTNSampler(
     TorchEstimator,
     OneToOneFeatureMixin,
