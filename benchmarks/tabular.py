@@ -248,7 +248,9 @@ def candidate_models():
 
     base32 = GTNSampler(fit_inverse=False, batch_size=32)
     return {
-        "(m) make_tabular_sampler() (3 pieces of >= 50 rows)": lambda: Tabular(),
+        "(m) make_tabular_sampler() (3 pieces of 4 x 64, >= 50 rows each)": (
+            lambda: Tabular()
+        ),
         # measured before 19:00 on 2026-12-04 (the default then was (c))
         "(a) GTNSampler(300 epochs, batch 32)": gtn(max_epochs=300, batch_size=32),
         "(b) GTNSampler() defaults": gtn(),
@@ -277,20 +279,19 @@ def candidate_models():
         # fewer updates per piece (penguins' pieces: 2 batches an epoch)
         "(n1) (h3), 1000 epochs per piece": pieces(3, max_epochs=1000),
         "(n2) (h3), 500 epochs per piece": pieces(3, max_epochs=500),
-        # after relabeling landed in GTNSampler (20:15)
-        "(p) (m), no relabeling": lambda: Tabular(
+        # after relabeling landed in GTNSampler (20:15); (o) was the default
+        # from 19:45 to 20:30, (m) was labelled "(q) (m), pieces of 4 x 64"
+        "(o) (m), pieces of GTNSampler's own width": lambda: Tabular(
             GTNMixture(
-                GTNSampler(fit_inverse=False, batch_size=32, n_relabelings=0),
+                GTNSampler(fit_inverse=False, batch_size=32),
                 n_components=3,
                 rows_per_component=50,
                 random_state=0,
             )
         ),
-        "(q) (m), pieces of 4 x 64": lambda: Tabular(
+        "(p) (o), no relabeling": lambda: Tabular(
             GTNMixture(
-                GTNSampler(
-                    fit_inverse=False, batch_size=32, hidden_layer_sizes=(64,) * 4
-                ),
+                GTNSampler(fit_inverse=False, batch_size=32, n_relabelings=0),
                 n_components=3,
                 rows_per_component=50,
                 random_state=0,

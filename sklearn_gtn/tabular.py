@@ -48,7 +48,9 @@ _HANDLE_MISSING = ("indicator", "error")
 # them (frequencies kept); wider ones are interpolated and rounded
 _DISCRETE_MAX_LEVELS = 64
 # make_tabular_sampler's default sampler (see _default_sampler): GTNMixture
-# pieces of GTNSampler(batch_size=32), 3 of them, at most one per 50 rows
+# pieces of GTNSampler(hidden_layer_sizes=(64,) * 4, batch_size=32), 3 of
+# them, at most one per 50 rows
+_DEFAULT_HIDDEN = (64,) * 4
 _DEFAULT_BATCH_SIZE = 32
 _DEFAULT_PIECES = 3
 _DEFAULT_ROWS_PER_PIECE = 50
@@ -962,11 +964,17 @@ def _default_sampler(random_state):
     # table (penguins: species x island x sex). On penguins (6 splits) 3
     # pieces and 2 are even on the median C2ST, 2 worse on split 0; 4, 6 or
     # a number chosen by BIC do no better and memorise more; on diamonds and
-    # Wages 3 pieces help a little. Each piece: GTNSampler's own training
-    # budget (at least 4,000 updates) in batches of 32, no inverse network
+    # Wages 3 pieces help a little. Each piece: 4 layers of 64 (GTNSampler's
+    # own width, 256 on these tables, fitted penguins slower than CTGAN for
+    # no better median), GTNSampler's own training budget (at least 4,000
+    # updates, with its relabeling) in batches of 32, no inverse network
     # (half the fit time). Figures: benchmarks/results/tabular-2026-12-04.md,
     # docs/tabular.rst, "Quality against other synthesizers".
-    piece = GTNSampler(batch_size=_DEFAULT_BATCH_SIZE, fit_inverse=False)
+    piece = GTNSampler(
+        hidden_layer_sizes=_DEFAULT_HIDDEN,
+        batch_size=_DEFAULT_BATCH_SIZE,
+        fit_inverse=False,
+    )
     return GTNMixture(
         piece,
         n_components=_DEFAULT_PIECES,
@@ -982,11 +990,11 @@ def make_tabular_sampler(sampler=None, *, random_state=None, **encoder_params):
     ----------
     sampler : estimator with ``sample(n_samples, random_state)``, default=None
         The generative model of the encoded columns. ``None``:
-        ``GTNMixture(GTNSampler(batch_size=32, fit_inverse=False),
-        n_components=3, rows_per_component=50)`` seeded with
-        ``random_state``: three k-means pieces of the encoded rows (fewer
-        below 150 rows), one GTN each with GTNSampler's own training budget
-        (at least 4,000 updates) in batches of 32. A table's category
+        ``GTNMixture(GTNSampler(hidden_layer_sizes=(64,) * 4, batch_size=32,
+        fit_inverse=False), n_components=3, rows_per_component=50)`` seeded
+        with ``random_state``: three k-means pieces of the encoded rows (fewer
+        below 150 rows), one GTN of 4 layers of 64 each with GTNSampler's own
+        training budget (at least 4,000 updates) in batches of 32. A table's category
         combinations form separate clusters, and a single map from one
         normal also puts rows between them; the pieces lowered the median
         C2ST on penguins (6 splits), and a little on diamonds and Wages

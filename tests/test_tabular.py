@@ -289,6 +289,7 @@ def test_make_tabular_sampler_passes_encoder_params_and_default_sampler():
     piece = sampler.estimator
     assert isinstance(piece, GTNSampler)
     assert piece.max_epochs == "auto" and piece.batch_size == 32
+    assert piece.hidden_layer_sizes == (64,) * 4
     assert piece.fit_inverse is False
     with pytest.raises(TypeError, match="sampler must be an estimator"):
         make_tabular_sampler(object())
