@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, LRScheduler
 
+from ._runtime import run_chunked
 from ._utils import check_positive_int, is_auto
 from .metrics import energy_distance, memorisation_ratio
 
@@ -407,19 +408,20 @@ class Relabel(Callback):
         self.costs_ = []  # (epoch, mean squared distance before, after)
         return self
 
-    @torch.no_grad()
-    def _outputs(self, module, draws):
+    @staticmethod
+    def _outputs(module, draws):
         param = next(module.parameters())
         was_training = module.training
         module.eval()
-        out = torch.cat(
-            [
-                module(part.to(param.device)).double().cpu()
-                for part in torch.split(draws, _RELABEL_CHUNK)
-            ]
+        out = run_chunked(
+            module,
+            draws,
+            device=param.device,
+            precision="float32",
+            rows=_RELABEL_CHUNK,
         )
         module.train(was_training)
-        return out.numpy()
+        return out
 
     @staticmethod
     def _write(tensors, values, n):
