@@ -33,6 +33,8 @@ def register(key: str, *, aliases: tuple[str, ...] = ()):
     """
 
     def decorate(cls):
+        if not isinstance(cls, type):  # e.g. a function placed under it
+            raise TypeError(f"register({key!r}) decorates classes, got {cls!r}.")
         for name in (key, *aliases):
             known = lookup(name)
             if known is not None and known is not cls:

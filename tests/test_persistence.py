@@ -570,6 +570,15 @@ def test_registry_refuses_a_taken_key():
     )
 
 
+def test_registry_refuses_what_is_not_a_class():
+    # a helper function placed between the decorator and its class once took
+    # GTNSampler's key, and save() then refused GTNSampler
+    with pytest.raises(TypeError, match="decorates classes"):
+        registry.register("tests.not_a_class")(lambda: None)
+    assert registry.lookup("tests.not_a_class") is None
+    assert registry.key_of(GTNSampler) == "sklearn_gtn.GTNSampler"
+
+
 # ---------------------------------------------------- every estimator saves
 @registry.register("tests.DummyTabularEncoder")
 class _DummyTabularEncoder(BaseEstimator):
