@@ -194,7 +194,9 @@ class GTNSampler(
         dimensions those pairs are far from any smooth map, and the regression
         averages between them, which shrinks the samples; pairs a map is nearest
         to let it refine instead. Each relabeling costs about one labeling.
-        ``0`` keeps the first pairs. ``"auto"``: 6 with
+        ``0`` keeps the first pairs. Not with early stopping or residual noise
+        (both judge held-out pairs, which keep their first pairing):
+        ``"auto"`` is then 0, an explicit count an error. ``"auto"``: 6 with
         ``labeling="assignment"`` and more than 2 features (it lowered the
         Frechet distance of MNIST latents, see :doc:`/benchmarks`), else 0. The
         resolved value is ``n_relabelings_``.
@@ -290,8 +292,9 @@ class GTNSampler(
     max_updates_ : int
         Optimizer updates of the training budget (``max_epochs_`` epochs).
     inverse_max_epochs_ : int
-        Epochs of the inverse network's budget: ``max_epochs_``, or half of
-        it with ``max_epochs="auto"``.
+        Epochs of the inverse network's budget: half of ``max_epochs_`` under
+        the assignment labeling's automatic budget (``max_epochs="auto"``),
+        else ``max_epochs_``.
     lr_, lr_schedule_, selection_, residual_noise_, recalibrate_, n_relabelings_
         The resolved values of these parameters.
     noise_scale_ : ndarray of shape (n_features_in_,) or None
@@ -447,6 +450,7 @@ class GTNSampler(
             or training["residual_noise"] > 0
         )
         training = _training.check_selection(self, training, validation_fraction)
+        training = self._check_relabelings(training, patience)
         if training["selection"] is not None and patience is not None:
             # both would restore weights at the end of training: one choice
             raise ValueError(
@@ -465,6 +469,30 @@ class GTNSampler(
                 f"train on single rows), got batch_size={self.batch_size}."
             )
         return sizes, device, batch_norm, patience, validation_fraction, training
+
+    def _check_relabelings(self, training, patience):
+        """No relabeling next to early stopping or residual noise.
+
+        Both judge the held-out pairs, which keep their first pairing: after
+        a relabeling the validation MSE rises and early stopping restores
+        the weights from before it. ``"auto"`` resolves to 0 then; an
+        explicit count is an error naming both parameters.
+        """
+        judged = []
+        if patience is not None:
+            judged.append(f"patience={patience!r}")
+        if training["residual_noise"] > 0:
+            judged.append(f"residual_noise={self.residual_noise!r}")
+        if not judged or training["n_relabelings"] == 0:
+            return training
+        if is_auto(self.n_relabelings, name="n_relabelings", expected="an int >= 0"):
+            return {**training, "n_relabelings": 0}
+        raise ValueError(
+            f"n_relabelings={self.n_relabelings!r} re-pairs the training rows, "
+            f"but {' and '.join(judged)} judges the held-out pairs, which keep "
+            "their first pairing; pass n_relabelings=0 with it, or turn it off "
+            "(patience=None, residual_noise=0)."
+        )
 
     def _check_validation_fraction(self, needed):
         """The fraction of rows held out; ``"auto"``: some when ``needed``."""

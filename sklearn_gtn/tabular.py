@@ -764,7 +764,9 @@ default="from_dtype"
             x = _quantile_values(z, values, cdf)
         if self.enforce_min_max_values:
             x = np.clip(x, self.min_[j], self.max_[j])
-        step = self.steps_[j]
+        # encoders saved before enforce_rounding existed have no steps_
+        steps = getattr(self, "steps_", None)
+        step = None if steps is None else steps[j]
         if step is not None and levels is None:
             # multiples of the step; the last rounding removes float noise
             # (0.07 * 3 = 0.21000000000000002)

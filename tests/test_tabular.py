@@ -173,6 +173,18 @@ def test_float_columns_come_back_with_their_decimal_places():
         TabularEncoder(enforce_rounding="yes").fit(df)
 
 
+def test_an_encoder_saved_before_rounding_still_decodes():
+    # files written before enforce_rounding existed hold no steps_: such an
+    # encoder decodes as it did then (no rounding), it does not fail
+    rng = np.random.RandomState(1)
+    df = pd.DataFrame({"whole": rng.randint(0, 300, 200).astype(float)})
+    enc = TabularEncoder(enforce_rounding=False, random_state=0).fit(df)
+    Z = enc.transform(df)
+    expected = enc.inverse_transform(Z)
+    del enc.steps_
+    pd.testing.assert_frame_equal(enc.inverse_transform(Z), expected)
+
+
 def test_missing_values_are_reproduced_with_indicators():
     df = _table(1000, missing=True)
     enc = TabularEncoder(categorical_encoding="uniform", random_state=0).fit(df)

@@ -284,6 +284,8 @@ def test_relabel_epochs_leave_training_after_the_last():
             assert epochs[0] >= 1 and epochs[-1] < max_epochs
     assert relabel_epochs(400, 3) == [120, 240, 360]  # the first 9 tenths
     assert relabel_epochs(1, 3) == [] and relabel_epochs(100, 0) == []
+    # at most one per epoch, whatever is asked (and without looping that often)
+    assert relabel_epochs(5, 10**12) == [1, 2, 3, 4]
 
 
 def _brute_force_pairs(outputs, rows):
@@ -343,6 +345,10 @@ def test_relabel_with_fresh_draws_pairs_the_new_draws_optimally():
     new_draws = draws.clone()
     assert not torch.equal(new_draws, old_draws)  # fresh draws, in place
     assert torch.equal(draw_copies, new_draws.repeat(2, 1))
+    # the rows themselves are kept, only their order changes
+    np.testing.assert_array_equal(
+        np.sort(pairs.numpy(), axis=0), np.sort(rows.numpy(), axis=0)
+    )
     outputs = module(new_draws).detach().double().numpy()
     cost, perm = _brute_force_pairs(outputs, rows.double().numpy())
     np.testing.assert_array_equal(pairs.numpy(), rows.numpy()[list(perm)])
@@ -369,3 +375,21 @@ def test_relabeling_resolves_by_dimension_and_keeps_the_rows():
     paper = GTNSampler(labeling="algorithm1", max_epochs=2, **FAST).fit(X)
     assert paper.n_relabelings_ == 0
     assert gtn.n_relabelings == "auto"  # the parameter is untouched
+
+
+def test_relabeling_is_off_next_to_early_stopping_and_refused_explicitly():
+    # early stopping and residual noise judge held-out pairs, which keep
+    # their first pairing: a relabeling would look like a worse model
+    X = np.random.RandomState(0).normal(size=(120, 3))
+    stopped = GTNSampler(max_epochs=4, patience=2, fit_inverse=False, **FAST).fit(X)
+    assert stopped.n_relabelings_ == 0
+    assert "relabel" not in dict(stopped.net_.callbacks_)
+    noisy = GTNSampler(max_epochs=4, residual_noise=0.5, fit_inverse=False, **FAST)
+    assert noisy.fit(X).n_relabelings_ == 0
+    with pytest.raises(ValueError, match="n_relabelings=2 re-pairs.*patience=2"):
+        GTNSampler(n_relabelings=2, patience=2, **FAST).fit(X)
+    with pytest.raises(ValueError, match="residual_noise=0.5"):
+        GTNSampler(n_relabelings=1, residual_noise=0.5, **FAST).fit(X)
+    # the selection compares samples with held-out rows, not pairs: kept
+    chosen = GTNSampler(max_epochs=4, selection="energy", fit_inverse=False, **FAST)
+    assert chosen.fit(X).n_relabelings_ == 6
