@@ -37,6 +37,7 @@ The numbers behind the constants are in ``docs/benchmarks.rst`` (section
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -47,6 +48,7 @@ from skorch.callbacks import Callback, LRScheduler
 
 from ._runtime import run_chunked
 from ._utils import check_positive_int, is_auto
+from .assignment import assignment_pairs
 from .metrics import energy_distance, memorisation_ratio
 
 __all__ = [
@@ -336,6 +338,18 @@ def checkpoint_epochs(max_epochs, n_checkpoints=_N_CHECKPOINTS):
     return sorted({max(1, round(max_epochs * (i + 1) / n)) for i in range(n)})
 
 
+@contextlib.contextmanager
+def evaluating(module):
+    """``module`` in eval mode (BatchNorm's running statistics), then back
+    in the mode it had: the forward passes made during training."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 def relabel_epochs(max_epochs, n_relabelings):
     """The epochs after which :class:`Relabel` solves the pairs again.
 
@@ -415,17 +429,14 @@ class Relabel(Callback):
     @staticmethod
     def _outputs(module, draws):
         param = next(module.parameters())
-        was_training = module.training
-        module.eval()
-        out = run_chunked(
-            module,
-            draws,
-            device=param.device,
-            precision="float32",
-            rows=_RELABEL_CHUNK,
-        )
-        module.train(was_training)
-        return out
+        with evaluating(module):
+            return run_chunked(
+                module,
+                draws,
+                device=param.device,
+                precision="float32",
+                rows=_RELABEL_CHUNK,
+            )
 
     @staticmethod
     def _write(tensors, values, n):
@@ -437,8 +448,6 @@ class Relabel(Callback):
         epoch = len(net.history)
         if epoch not in self.epochs:
             return
-        from .assignment import assignment_pairs
-
         draws, rows = self.inputs[0], self.targets[0]
         n = len(draws)
         if self.fresh:
@@ -467,12 +476,10 @@ class Relabel(Callback):
 @torch.no_grad()
 def residual_scale(module, inputs, targets):
     """Per-feature standard deviation of ``module(inputs) - targets`` (float64)."""
-    was_training = module.training
-    module.eval()
     # the pairs may live in host memory while the module is on a GPU
     device = next(module.parameters()).device
-    residual = module(inputs.to(device)).float() - targets.to(device).float()
-    module.train(was_training)
+    with evaluating(module):
+        residual = module(inputs.to(device)).float() - targets.to(device).float()
     return residual.std(dim=0, correction=1).double().cpu().numpy()
 
 
@@ -539,8 +546,8 @@ class SampleQualityCheckpoint(Callback):
         d = heldout.shape[1]
         codes = torch.randn(n, d, generator=gen)
         param = next(module.parameters())
-        module.eval()
-        samples = module(codes.to(param.device)).double().cpu().numpy()
+        with evaluating(module):
+            samples = module(codes.to(param.device)).double().cpu().numpy()
         if self.recalibrate:
             A, b = recalibration(module, self.train_rows, self.seed)
             samples = samples @ A.T + b
@@ -550,7 +557,6 @@ class SampleQualityCheckpoint(Callback):
                 module, self.valid_inputs, self.valid_targets
             )
             samples = samples + noise * torch.randn(n, d, generator=gen).numpy()
-        module.train()
         train = self.train_rows.double().cpu().numpy()
         if len(train) > 4 * _SELECTION_MAX_ROWS:
             pick = np.random.RandomState(self.seed).choice(
@@ -729,10 +735,8 @@ def map_moments(module, n_features, seed, n_draws=_RECALIBRATION_DRAWS):
     gen = torch.Generator().manual_seed(seed)
     codes = torch.randn(n_draws, n_features, generator=gen)
     param = next(module.parameters())
-    was_training = module.training
-    module.eval()
-    out = module(codes.to(param.device)).double().cpu().numpy()
-    module.train(was_training)
+    with evaluating(module):
+        out = module(codes.to(param.device)).double().cpu().numpy()
     return out.mean(axis=0), np.atleast_2d(np.cov(out, rowvar=False))
 
 

@@ -13,6 +13,7 @@ from sklearn_gtn._training import (
     Relabel,
     SampleQualityCheckpoint,
     checkpoint_epochs,
+    evaluating,
     fold_into_input,
     fold_into_output,
     gaussian_transport,
@@ -393,3 +394,16 @@ def test_relabeling_is_off_next_to_early_stopping_and_refused_explicitly():
     # the selection compares samples with held-out rows, not pairs: kept
     chosen = GTNSampler(max_epochs=4, selection="energy", fit_inverse=False, **FAST)
     assert chosen.fit(X).n_relabelings_ == 6
+
+
+def test_evaluating_restores_the_mode_the_module_had():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    for mode in (True, False):
+        net.train(mode)
+        with evaluating(net):
+            assert not net.training and not net[1].training
+        assert net.training is mode and net[1].training is mode
+    net.train()
+    with pytest.raises(RuntimeError), evaluating(net):
+        raise RuntimeError("a failed forward pass")
+    assert net.training  # restored on the way out of an error too
