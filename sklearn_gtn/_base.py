@@ -57,7 +57,7 @@ from ._runtime import (
     torch_threads_exactly,
     training_threads,
 )
-from ._utils import check_positive_int, resolve_device
+from ._utils import check_positive_int, is_auto, resolve_device
 from ._version import __version__
 from ._versioning import SaveMixin, warn_if_other_version
 
@@ -203,8 +203,8 @@ class TorchEstimator(VersionedPickle, SaveMixin):
     def _check_torch_params(self, *, auto=()):
         """Check the parameters every torch estimator has; the device.
 
-        ``lr`` and ``max_epochs`` may also be ``"auto"`` where named in
-        ``auto`` (the subclass resolves them in ``fit``).
+        ``lr``, ``batch_size`` and ``max_epochs`` may also be ``"auto"``
+        where named in ``auto`` (the subclass resolves them in ``fit``).
         """
         value = self.lr
         if not ("lr" in auto and _is_auto_str(value)):
@@ -213,9 +213,11 @@ class TorchEstimator(VersionedPickle, SaveMixin):
                 raise TypeError(f"lr must be a real number{also}, got {value!r}.")
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"lr must be finite and > 0, got {value!r}.")
-        check_positive_int(self.batch_size, name="batch_size")
-        if not ("max_epochs" in auto and _is_auto_str(self.max_epochs)):
-            check_positive_int(self.max_epochs, name="max_epochs")
+        for name in ("batch_size", "max_epochs"):
+            value = getattr(self, name)
+            if name in auto and is_auto(value, name=name, expected="a positive int"):
+                continue
+            check_positive_int(value, name=name)
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_positive_int(self.verbose, name="verbose", minimum=0)
         check_precision(self.precision)
@@ -255,6 +257,7 @@ class TorchEstimator(VersionedPickle, SaveMixin):
         patience=None,
         title=None,
         lr=None,
+        batch_size=None,
         max_epochs=None,
         callbacks=(),
         **params,
@@ -264,8 +267,8 @@ class TorchEstimator(VersionedPickle, SaveMixin):
         ``valid`` (a pair of tensors or ``None``) is the validation data; with
         ``patience`` early stopping restores the best weights. ``None``
         turns validation off (``train_split=None``). ``params`` go to the net
-        (module, criterion, optimiser arguments); ``lr`` and ``max_epochs``
-        default to the estimator's parameters; ``callbacks`` are added
+        (module, criterion, optimiser arguments); ``lr``, ``batch_size`` and
+        ``max_epochs`` default to the estimator's parameters; ``callbacks`` are added
         ``(name, callback)`` pairs. Returns the fitted net,
         detached from any accelerator, in evaluation mode, with no reference
         to the validation data.
@@ -298,7 +301,7 @@ class TorchEstimator(VersionedPickle, SaveMixin):
             optimizer=torch.optim.Adam,
             criterion=torch.nn.MSELoss,
             lr=float(self.lr if lr is None else lr),
-            batch_size=int(self.batch_size),
+            batch_size=int(self.batch_size if batch_size is None else batch_size),
             max_epochs=int(self.max_epochs if max_epochs is None else max_epochs),
             iterator_train=_TensorBatches,
             iterator_train__shuffle=True,

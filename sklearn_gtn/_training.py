@@ -7,7 +7,8 @@ skorch callbacks that carry them out:
   epochs, so that a 124-row table gets thousands of updates and a million
   rows do not pay for 60 full passes;
 - **width** (:func:`resolve_hidden_layer_sizes`): the paper's 6 x 50 network
-  for ``d <= 2`` (small, so sampling stays fast), wider networks beyond;
+  for ``d <= 2`` (small, so sampling stays fast), six wider layers beyond,
+  trained on batches of 256 rows;
 - **schedule** (:func:`lr_schedule_callback`): a cosine decay of the learning
   rate (peak 3e-3) over the budget, stepped every update;
 - **relabeling** (:class:`Relabel`): a few times during training the pairs
@@ -24,9 +25,10 @@ skorch callbacks that carry them out:
   distance (standardised units); the checkpoint with the best distance among
   those that do not copy training rows (memorisation ratio at least 0.9) is
   kept;
-- **noise** (an option, off by default; :func:`residual_scale`): the
-  per-feature spread of the held-out residuals ``h(y) - x``, added to samples
-  as an elementwise Gaussian term.
+- **noise** (:func:`resolve_noise_scale`): an elementwise Gaussian term
+  added to samples, 0.2 standard deviations of each feature from 2,000
+  training rows on (``d > 2``); or, as an option, the per-feature spread of
+  the held-out residuals ``h(y) - x`` (:func:`residual_scale`).
 
 With up to 2 features the 2026-11-29 recipe stays (6 x 50, 60 passes,
 constant rate 1e-3, no recalibration): it measured better on the toy sets.
@@ -73,6 +75,7 @@ __all__ = [
     "resolve_by_dimension",
     "resolve_hidden_layer_sizes",
     "resolve_max_epochs",
+    "resolve_noise_scale",
     "selection_callback",
     "training_callbacks",
 ]
@@ -87,6 +90,8 @@ AUTO_TRAINING = {
         "lr_schedule": "constant",
         "selection": None,
         "residual_noise": 0.0,
+        "noise_scale": 0.0,
+        "batch_size": 128,
         "recalibrate": False,
         "n_relabelings": 0,
     },
@@ -97,6 +102,8 @@ AUTO_TRAINING = {
         "lr_schedule": "by_dimension",
         "selection": None,
         "residual_noise": 0.0,
+        "noise_scale": "by_rows",
+        "batch_size": "by_dimension",
         "recalibrate": "by_dimension",
         "n_relabelings": "by_dimension",
     },
@@ -115,15 +122,28 @@ _SELECTIONS = ("energy", None)
 # otherwise costs as much as the updates on a 124-row table)
 _AUTO_EPOCHS = 60
 _MIN_UPDATES = 4000
+_FLOOR_BATCH = 128
+# batch_size="auto": 128, and 256 for d > 2 with the assignment labeling (the
+# six 256-wide layers: twice the rows per step cost 1.5 x the time on two
+# threads, and the floor above counts batches of 128 rows)
+DEFAULT_BATCH_SIZE = 128
+WIDE_BATCH_SIZE = 256
+# noise_scale="auto" with the assignment labeling and d > 2: this standard
+# deviation (in standard deviations of each feature) from this many training
+# rows on; none below. On 4,000 MNIST latents of d = 16 and 32 it lowered the
+# C2ST (and the FD at d = 5); on the tables of 124-1,257 rows it raised the
+# C2ST (benchmarks/results/quality-2026-12-04-noise.md)
+AUTO_NOISE_SCALE = 0.2
+NOISE_MIN_ROWS = 2000
 # the inverse network's share of the automatic budget
 _INVERSE_SHARE = 0.5
 _MAX_UPDATES = 20000
 _MIN_BATCHES = 16
 
-# width by dimension: the paper's 6 x 50 up to d = 2, then 4 layers of
+# width by dimension: the paper's 6 x 50 up to d = 2, then 6 layers of
 # 32 * d units, at least 64 and at most 256
 _SMALL_D = 2
-_DEPTH = 4
+_DEPTH = 6
 _WIDTH_PER_FEATURE = 32
 _MIN_WIDTH, _MAX_WIDTH = 64, 256
 
@@ -187,6 +207,28 @@ def check_training_params(estimator):
     if not (math.isfinite(noise) and noise >= 0):
         raise ValueError(f"residual_noise must be finite and >= 0, got {noise!r}.")
     out["residual_noise"] = float(noise)
+    scale = estimator.noise_scale
+    if is_auto(scale, name="noise_scale", expected="a float >= 0"):
+        # an explicit residual noise replaces the automatic term
+        scale = 0.0 if out["residual_noise"] > 0 else auto["noise_scale"]
+    else:
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+            raise TypeError(f"noise_scale must be a real number, got {scale!r}.")
+        if not (math.isfinite(scale) and scale >= 0):
+            raise ValueError(f"noise_scale must be finite and >= 0, got {scale!r}.")
+        scale = float(scale)
+        if scale > 0 and out["residual_noise"] > 0:
+            raise ValueError(
+                f"noise_scale={estimator.noise_scale!r} and residual_noise="
+                f"{estimator.residual_noise!r} both set the noise added to "
+                "samples; pass one of them (the other 0)."
+            )
+    out["noise_scale"] = scale
+    batch_size = estimator.batch_size
+    if is_auto(batch_size, name="batch_size", expected="a positive int"):
+        out["batch_size"] = auto["batch_size"]
+    else:
+        out["batch_size"] = check_positive_int(batch_size, name="batch_size")
     recalibrate = estimator.recalibrate
     if is_auto(recalibrate, name="recalibrate", expected="a bool"):
         out["recalibrate"] = auto["recalibrate"]
@@ -232,6 +274,26 @@ def resolve_by_dimension(value, n_features, small, large):
     return small if n_features <= _SMALL_D else large
 
 
+def resolve_noise_scale(value, n_train, n_features):
+    """``value``, or for ``"by_rows"`` :data:`AUTO_NOISE_SCALE` from
+    :data:`NOISE_MIN_ROWS` training rows on with more than 2 features, else 0.
+
+    Examples
+    --------
+    >>> resolve_noise_scale("by_rows", 4000, 16)
+    0.2
+    >>> resolve_noise_scale("by_rows", 400, 16)
+    0.0
+    >>> resolve_noise_scale(0.5, 10, 2)
+    0.5
+    """
+    if value != "by_rows":
+        return value
+    if n_features <= _SMALL_D or n_train < NOISE_MIN_ROWS:
+        return 0.0
+    return AUTO_NOISE_SCALE
+
+
 def resolve_hidden_layer_sizes(sizes, n_features):
     """The hidden layers for ``n_features`` (``"by_dimension"`` resolved).
 
@@ -240,9 +302,9 @@ def resolve_hidden_layer_sizes(sizes, n_features):
     >>> resolve_hidden_layer_sizes("by_dimension", 2)
     (50, 50, 50, 50, 50, 50)
     >>> resolve_hidden_layer_sizes("by_dimension", 5)
-    (160, 160, 160, 160)
+    (160, 160, 160, 160, 160, 160)
     >>> resolve_hidden_layer_sizes("by_dimension", 64)
-    (256, 256, 256, 256)
+    (256, 256, 256, 256, 256, 256)
     """
     if sizes != "by_dimension":
         return tuple(sizes)
@@ -275,7 +337,9 @@ def resolve_max_epochs(max_epochs, n_train, batch_size, n_features=3):
     per_pass = max(1, math.ceil(n_train / batch_size))
     if max_epochs != "by_updates":
         return int(max_epochs), int(max_epochs) * per_pass, 1
-    floor = _MIN_UPDATES if n_features > _SMALL_D else 0
+    floor = 0
+    if n_features > _SMALL_D:  # 4,000 batches of 128 rows; fewer larger ones
+        floor = min(_MIN_UPDATES, math.ceil(_MIN_UPDATES * _FLOOR_BATCH / batch_size))
     target = min(_MAX_UPDATES, max(floor, _AUTO_EPOCHS * per_pass))
     repeats = max(1, math.ceil(_MIN_BATCHES / per_pass))
     per_epoch = math.ceil(repeats * n_train / batch_size)
@@ -660,13 +724,17 @@ def training_callbacks(estimator, selector=None, n_updates=None):
     return callbacks
 
 
-def finish_forward(estimator, selector, train_rows, valid_inputs, valid_targets, rng):
+def finish_forward(
+    estimator, selector, train_rows, valid_inputs, valid_targets, rng, noise_scale
+):
     """Recalibrate the trained forward map; its noise and memorisation.
 
     Returns ``(recalibration, noise_scale, memorisation_ratio)``: the ``(A, b)``
     folded into the map's output layer (``None`` without recalibration), the
-    per-feature residual noise (``None`` without noise) and the memorisation
-    ratio of the kept checkpoint (``None`` without selection).
+    per-feature standard deviation of the noise added to samples
+    (``residual_noise`` times the held-out residuals', or the resolved
+    ``noise_scale`` for every feature; ``None`` without noise) and the
+    memorisation ratio of the kept checkpoint (``None`` without selection).
     """
     seed = int(rng.randint(2**31 - 1))
     module = estimator.net_.module_
@@ -679,6 +747,8 @@ def finish_forward(estimator, selector, train_rows, valid_inputs, valid_targets,
         noise = estimator.residual_noise_ * residual_scale(
             module, valid_inputs, valid_targets
         )
+    elif noise_scale > 0:
+        noise = np.full(train_rows.shape[1], float(noise_scale))
     memo = None
     if selector is not None and selector.best_ is not None:
         memo = float(selector.best_[2])

@@ -178,9 +178,10 @@ def _default_model(part, seed):
         hidden_layer_sizes=_DEFAULT_HIDDEN,
         batch_size=_DEFAULT_BATCH_SIZE,
         max_epochs=epochs,
-        # the configuration measured against SMOTE (relabeling came later and
-        # was not measured on oversampling)
+        # the configuration measured against SMOTE (relabeling and the noise
+        # term came later and were not measured on oversampling)
         n_relabelings=0,
+        noise_scale=0.0,
         fit_inverse=False,
         device="cpu",
         random_state=seed,

@@ -48,8 +48,8 @@ _HANDLE_MISSING = ("indicator", "error")
 # them (frequencies kept); wider ones are interpolated and rounded
 _DISCRETE_MAX_LEVELS = 64
 # make_tabular_sampler's default sampler (see _default_sampler): GTNMixture
-# pieces of GTNSampler(hidden_layer_sizes=(64,) * 4, batch_size=32), 3 of
-# them, at most one per 50 rows
+# pieces of GTNSampler(hidden_layer_sizes=(64,) * 4, batch_size=32,
+# noise_scale=0), 3 of them, at most one per 50 rows
 _DEFAULT_HIDDEN = (64,) * 4
 _DEFAULT_BATCH_SIZE = 32
 _DEFAULT_PIECES = 3
@@ -975,6 +975,9 @@ def _default_sampler(random_state):
     piece = GTNSampler(
         hidden_layer_sizes=_DEFAULT_HIDDEN,
         batch_size=_DEFAULT_BATCH_SIZE,
+        # measured without the noise term (which pieces of 2,000 rows or more
+        # would otherwise get)
+        noise_scale=0.0,
         fit_inverse=False,
     )
     return GTNMixture(
@@ -993,7 +996,8 @@ def make_tabular_sampler(sampler=None, *, random_state=None, **encoder_params):
     sampler : estimator with ``sample(n_samples, random_state)``, default=None
         The generative model of the encoded columns. ``None``:
         ``GTNMixture(GTNSampler(hidden_layer_sizes=(64,) * 4, batch_size=32,
-        fit_inverse=False), n_components=3, rows_per_component=50)`` seeded
+        noise_scale=0, fit_inverse=False), n_components=3,
+        rows_per_component=50)`` seeded
         with ``random_state``: three k-means pieces of the encoded rows (fewer
         below 150 rows), one GTN of 4 layers of 64 each with GTNSampler's own
         training budget (at least 4,000 updates) in batches of 32. A table's category

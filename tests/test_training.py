@@ -20,6 +20,7 @@ from sklearn_gtn._training import (
     relabel_epochs,
     resolve_hidden_layer_sizes,
     resolve_max_epochs,
+    resolve_noise_scale,
 )
 
 FAST = dict(hidden_layer_sizes=(8,), batch_size=64, device="cpu", random_state=0)
@@ -47,6 +48,23 @@ def test_auto_budget_counts_updates(n_train, n_features, updates, repeats):
     assert math.ceil(repeats * n_train / 128) >= min(16, n_updates)
 
 
+@pytest.mark.parametrize(
+    "n_train, batch_size, updates",
+    [
+        (124, 256, 2000),  # the floor: 4,000 batches of 128 rows, 2,000 of 256
+        (4000, 256, 2000),  # MNIST latents: 125 passes of 16 batches
+        (124, 32, 4000),  # smaller batches keep 4,000 updates
+        (20_000, 256, 60 * 79),  # 60 passes are above the floor
+    ],
+)
+def test_auto_budget_floor_counts_rows_of_larger_batches(n_train, batch_size, updates):
+    epochs, n_updates, repeats = resolve_max_epochs(
+        "by_updates", n_train, batch_size, 16
+    )
+    assert n_updates == updates
+    assert n_updates == epochs * math.ceil(repeats * n_train / batch_size)
+
+
 def test_explicit_max_epochs_is_kept():
     assert resolve_max_epochs(7, 1000, 100) == (7, 70, 1)
 
@@ -56,6 +74,7 @@ def test_width_grows_with_dimension_and_stays_small_in_2d():
     assert resolve_hidden_layer_sizes("by_dimension", 2) == (50,) * 6
     widths = [resolve_hidden_layer_sizes("by_dimension", d)[0] for d in range(3, 40)]
     assert widths == sorted(widths) and widths[-1] == 256
+    assert {len(resolve_hidden_layer_sizes("by_dimension", d)) for d in (3, 16)} == {6}
     assert resolve_hidden_layer_sizes((5, 6), 30) == (5, 6)
 
 
@@ -191,9 +210,75 @@ def test_residual_noise_off_and_on():
     )
 
 
+def test_batch_size_resolves_by_dimension_and_labeling():
+    X = np.random.RandomState(0).normal(size=(300, 3))
+    fast = dict(hidden_layer_sizes=(8,), max_epochs=1, fit_inverse=False)
+    fast.update(device="cpu", random_state=0)
+    wide = GTNSampler(**fast).fit(X)
+    assert wide.batch_size_ == 256 and wide.batch_size == "auto"
+    # 300 rows in batches of 256: two steps per pass
+    assert wide.max_updates_ == 2
+    assert GTNSampler(**fast).fit(X[:, :2]).batch_size_ == 128  # 2-D unchanged
+    paper = GTNSampler(labeling="algorithm1", **fast).fit(X)
+    assert paper.batch_size_ == 128
+    assert GTNSampler(batch_size=50, **fast).fit(X).max_updates_ == 6
+
+
+def test_noise_scale_resolves_by_rows_and_dimension():
+    assert resolve_noise_scale("by_rows", 2000, 3) == 0.2
+    assert resolve_noise_scale("by_rows", 1999, 3) == 0.0
+    assert resolve_noise_scale("by_rows", 100_000, 2) == 0.0
+    assert resolve_noise_scale(0.7, 10, 2) == 0.7
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 3))
+    fast = dict(hidden_layer_sizes=(8,), max_epochs=1, fit_inverse=False)
+    fast.update(device="cpu", random_state=0)
+    np.testing.assert_array_equal(GTNSampler(**fast).fit(X).noise_scale_, [0.2] * 3)
+    assert GTNSampler(**fast).fit(X[:1999]).noise_scale_ is None
+    assert GTNSampler(**fast).fit(X[:, :2]).noise_scale_ is None
+    paper = GTNSampler(labeling="algorithm1", **fast).fit(X)
+    assert paper.noise_scale_ is None
+    assert GTNSampler(noise_scale=0, **fast).fit(X).noise_scale_ is None
+    # an explicit residual noise sets the term instead of the automatic one
+    residual = GTNSampler(residual_noise=2.0, **fast).fit(X[:300])
+    assert residual.noise_scale_.shape == (3,)
+    assert not np.allclose(residual.noise_scale_, 0.2)
+
+
+def test_noise_scale_adds_elementwise_noise_of_that_spread():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3)) * [1.0, 10.0, 0.1] + 3.0
+    fast = dict(hidden_layer_sizes=(8,), max_epochs=2, device="cpu", random_state=0)
+    gtn = GTNSampler(noise_scale=0.5, **fast).fit(X)
+    np.testing.assert_array_equal(gtn.noise_scale_, [0.5] * 3)
+    n = 20_000
+    seed = int(np.random.RandomState(1).randint(np.iinfo(np.int64).max, dtype=np.int64))
+    codes = torch.randn(n, 3, generator=torch.Generator().manual_seed(seed)).numpy()
+    # the reference: the forward map of the same codes, without noise
+    diff = gtn.sample(n, random_state=1) - gtn.inverse_transform(codes)
+    # half a standard deviation of each feature (float32 rounding aside)
+    np.testing.assert_allclose(diff.std(axis=0) / X.std(axis=0), 0.5, rtol=0.03)
+    np.testing.assert_allclose(diff.mean(axis=0) / X.std(axis=0), 0.0, atol=0.02)
+    # the columns' noise is independent
+    assert np.abs(np.corrcoef(diff, rowvar=False)[np.triu_indices(3, 1)]).max() < 0.05
+    # transform and inverse_transform add none
+    Z = gtn.transform(X[:5])
+    np.testing.assert_array_equal(gtn.inverse_transform(Z), gtn.inverse_transform(Z))
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
+        (dict(noise_scale=-0.1), "noise_scale must be finite and >= 0, got -0.1"),
+        (dict(noise_scale=float("nan")), "noise_scale must be finite and >= 0"),
+        (dict(noise_scale="lots"), "noise_scale must be a float >= 0 or 'auto'"),
+        (dict(noise_scale=True), "noise_scale must be a real number, got True"),
+        (
+            dict(noise_scale=0.3, residual_noise=0.5),
+            "noise_scale=0.3 and residual_noise=0.5 both set",
+        ),
+        (dict(batch_size="big"), "batch_size must be a positive int or 'auto'"),
+        (dict(batch_size=0), "batch_size must be >= 1, got 0"),
         (dict(lr_schedule="linear"), "lr_schedule must be one of"),
         (dict(selection="c2st"), "selection must be"),
         (dict(residual_noise=-1.0), "residual_noise must be finite and >= 0"),
