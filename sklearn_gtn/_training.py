@@ -227,8 +227,8 @@ def check_training_params(estimator):
     batch_size = estimator.batch_size
     if is_auto(batch_size, name="batch_size", expected="a positive int"):
         out["batch_size"] = auto["batch_size"]
-    else:
-        out["batch_size"] = check_positive_int(batch_size, name="batch_size")
+    else:  # checked by TorchEstimator._check_torch_params
+        out["batch_size"] = int(batch_size)
     recalibrate = estimator.recalibrate
     if is_auto(recalibrate, name="recalibrate", expected="a bool"):
         out["recalibrate"] = auto["recalibrate"]
@@ -319,14 +319,17 @@ def resolve_max_epochs(max_epochs, n_train, batch_size, n_features=3):
 
     ``repeats`` copies of the pairs make one epoch of ``updates / epochs``
     optimizer steps. ``"by_updates"``: 60 epochs' worth of updates, raised to
-    at least 4,000 when ``n_features > 2`` and capped at 20,000 (never less
-    than one pass); the pairs are repeated so that an epoch has at least 16
-    batches. An int: that many passes over the pairs, not repeated.
+    at least 4,000 batches of up to 128 rows (2,000 of 256) when
+    ``n_features > 2`` and capped at 20,000 (never less than one pass); the
+    pairs are repeated so that an epoch has at least 16 batches. An int: that
+    many passes over the pairs, not repeated.
 
     Examples
     --------
     >>> resolve_max_epochs("by_updates", 124, 128)      # wine: 1 batch/pass
     (250, 4000, 16)
+    >>> resolve_max_epochs("by_updates", 4000, 256, 16)  # MNIST codes
+    (125, 2000, 1)
     >>> resolve_max_epochs("by_updates", 1_000_000, 128)
     (3, 23439, 1)
     >>> resolve_max_epochs("by_updates", 600, 128, n_features=2)
