@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import math
 import numbers
 import re
@@ -110,7 +111,10 @@ class VersionedPickle:
     Loading a pickle of another version warns with
     :class:`~sklearn_gtn.GTNVersionWarning`. Parameters named in
     ``_PICKLE_DROPS`` (handles on this run's processes, like an
-    ``accelerator``) are pickled as ``None``.
+    ``accelerator``) are pickled as ``None``. Constructor parameters that a
+    pickle lacks (added after it was written) take their defaults, so that
+    ``get_params``, ``repr`` and ``clone`` keep working; the fitted
+    attributes, not these, decide what a fitted model outputs.
     """
 
     _PICKLE_DROPS = ("accelerator",)
@@ -127,6 +131,9 @@ class VersionedPickle:
         state = dict(state)
         version = state.pop("_sklearn_gtn_version", None)
         warn_if_other_version(version, what=type(self).__name__)
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not param.empty:
+                state.setdefault(name, param.default)
         super().__setstate__(state)
 
 

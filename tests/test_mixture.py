@@ -291,6 +291,20 @@ def test_interrupted_fit_leaves_it_unfitted(monkeypatch):
     assert not hasattr(mix, "components_")
 
 
+def test_pickle_without_rows_per_component_takes_the_default(by_class):
+    from sklearn.base import clone
+
+    state = by_class.__getstate__()
+    del state["rows_per_component"]  # a pickle from before the parameter
+    old = GTNMixture.__new__(GTNMixture)
+    old.__setstate__(state)
+    assert old.get_params()["rows_per_component"] is None
+    assert clone(old).rows_per_component is None
+    np.testing.assert_array_equal(
+        old.sample(5, random_state=0), by_class.sample(5, random_state=0)
+    )
+
+
 def test_pickle_is_stamped_with_the_version(by_class):
     import pickle
     import warnings

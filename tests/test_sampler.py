@@ -573,6 +573,18 @@ def test_unpickling_other_version_warns(fitted, monkeypatch):
         pickle.loads(blob)
 
 
+def test_pickle_without_a_newer_parameter_takes_its_default(fitted):
+    # a pickle written before noise_scale existed: the parameter is missing
+    state = fitted.__getstate__()
+    del state["noise_scale"]
+    old = GTNSampler.__new__(GTNSampler)
+    old.__setstate__(state)
+    assert old.get_params()["noise_scale"] == "auto"
+    assert "GTNSampler(" in repr(old) and clone(old).noise_scale == "auto"
+    # the fitted attributes still decide the samples
+    assert_array_equal(old.sample(5, random_state=0), fitted.sample(5, random_state=0))
+
+
 # ----------------------------------------------------- scikit-learn tooling
 def test_clone_gives_unfitted_copy(fitted):
     c = clone(fitted)
