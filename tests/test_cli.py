@@ -215,6 +215,11 @@ def test_every_command_has_help(command, capsys):
         (["fit", "DIR/bad.csv", "-o", "DIR/m.gtn"], "'oops' is not a number"),
         (["fit", "DIR/ok.csv", "-o", "DIR/no/m.gtn"], "model folder"),
         (["fit", "DIR/ok.csv", "-o", "m", "--lr", "0"], "expected a number > 0"),
+        (
+            ["fit", "DIR/ok.csv", "-o", "m", "--noise-scale", "-0.5"],
+            "expected a number >= 0, got -0.5",
+        ),
+        (["fit", "DIR/ok.csv", "-o", "m", "--noise-scale", "nan"], "number >= 0"),
         (["fit", "DIR/ok.csv", "-o", "m", "--hidden-layer-sizes", "8,a"], "integers"),
         (["fit", "DIR/ok.csv", "-o", "m", "--batch-size", "0"], "integer >= 1"),
         (["fit", "DIR/ok.csv", "-o", "DIR/m", "--device", "tpu"], "--device='tpu'"),
@@ -1007,6 +1012,7 @@ def test_fit_options_not_given_keep_the_estimators_defaults():
         "labeling",
         "patience",
         "hidden_layer_sizes",
+        "noise_scale",
     ):
         assert gtn.get_params()[name] == defaults[name], name
     pipe = _built(["fit", "x.npy", "-o", "m"], np.ones((5, 4, 4)))
@@ -1018,6 +1024,25 @@ def test_fit_options_not_given_keep_the_estimators_defaults():
         np.ones((5, 2)),
     )
     assert (given.max_epochs, given.lr) == (7, 0.01)
+    noisy = _built(["fit", "x.csv", "-o", "m", "--noise-scale", "0.3"], np.ones((5, 2)))
+    assert noisy.noise_scale == 0.3
+
+
+def test_tables_with_text_columns_fit_without_the_noise_term_unless_asked():
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn_gtn.tabular")
+    from sklearn_gtn.cli import _build_model, _build_parser
+    from sklearn_gtn.cli._data import Table
+
+    frame = pd.DataFrame({"size": [1.0, 2.0], "region": ["a", "b"]})
+    table = Table(frame, columns=["size", "region"], text_columns=["region"])
+
+    def gtn(argv):
+        args = _build_parser().parse_args(["fit", "t.csv", "-o", "m", *argv])
+        return _build_model(args, table).steps[-1][1]
+
+    assert gtn([]).noise_scale == 0.0
+    assert gtn(["--noise-scale", "0.1"]).noise_scale == 0.1
 
 
 def test_mixture_options_build_a_gtn_mixture():

@@ -71,6 +71,16 @@ def positive_float(text):
     return value
 
 
+def nonnegative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
 def int_tuple(text):
     """``"50,50,50"`` -> ``(50, 50, 50)``; every entry an integer >= 1."""
     parts = [p.strip() for p in text.split(",")]
