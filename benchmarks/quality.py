@@ -95,17 +95,27 @@ AE_EPOCHS = 15  # ConvAutoencoder(max_epochs=15, patience=3): a few CPU minutes
 GTN_CONFIGS = {
     "gtn_default": dict(),
     "gtn_paper": dict(labeling="algorithm1"),
-    # the defaults until 2026-12-04: the paper's 6 x 50 network, 60 epochs,
-    # constant learning rate, no selection, no recalibration
+    # the defaults until 2026-12-04: the paper's 6 x 50 network, 60 epochs of
+    # batches of 128, constant learning rate, no selection, no recalibration
+    # (relabeling and the noise term came later)
     "gtn_old": dict(
         hidden_layer_sizes=(50,) * 6,
         max_epochs=60,
+        batch_size=128,
         lr_schedule="constant",
         selection=None,
         recalibrate=False,
+        n_relabelings=0,
+        noise_scale=0.0,
     ),
-    # today's recipe on the old network and budget
-    "gtn_60ep": dict(hidden_layer_sizes=(50,) * 6, max_epochs=60),
+    # the morning of 2026-12-04's recipe on the old network and budget
+    "gtn_60ep": dict(
+        hidden_layer_sizes=(50,) * 6,
+        max_epochs=60,
+        batch_size=128,
+        n_relabelings=0,
+        noise_scale=0.0,
+    ),
 }
 
 

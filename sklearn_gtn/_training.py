@@ -168,8 +168,10 @@ def check_training_params(estimator):
     """Validate the training parameters; resolve what the labeling decides.
 
     Returns a dict with ``hidden_layer_sizes`` (a tuple or ``"by_dimension"``),
-    ``max_epochs`` (an int or ``"by_updates"``), ``lr_schedule``,
-    ``selection`` and ``residual_noise``.
+    ``max_epochs`` (an int or ``"by_updates"``), ``lr``, ``lr_schedule``,
+    ``selection``, ``residual_noise``, ``noise_scale`` (a float or
+    ``"by_rows"``), ``batch_size`` (an int or ``"by_dimension"``),
+    ``recalibrate`` and ``n_relabelings``.
     """
     auto = AUTO_TRAINING[estimator.labeling]
     out = {}

@@ -132,7 +132,9 @@ class GTNSampler(
         updates, not 60) and at most 20,000
         (a million rows do not pay for 60 passes); small data are repeated
         so that an epoch holds at least 16 batches; the inverse network,
-        trained on the final pairs, gets half the epochs. The resolved values
+        trained on the final pairs, gets half the epochs. An int counts passes,
+        so with ``batch_size="auto"`` (256 rows when ``n_features > 2``) it
+        means half as many updates as with 128. The resolved values
         are ``max_epochs_``, ``max_updates_`` and ``inverse_max_epochs_``.
     patience : int, None or "auto", default="auto"
         Stop after this many epochs without improvement of the validation MSE
@@ -177,23 +179,26 @@ class GTNSampler(
         nothing. Needs held-out rows. ``transform`` and
         ``inverse_transform`` never add noise. ``"auto"``: 0 (it trades
         precision for recall and did not win in the benchmark, see
-        :doc:`/benchmarks`). Set it, and ``noise_scale`` adds nothing.
+        :doc:`/benchmarks`). Set it, and ``noise_scale="auto"`` resolves to
+        0 (an explicit ``noise_scale > 0`` next to it is an error).
     noise_scale : float or "auto", default="auto"
         Add to every sample an elementwise Gaussian term whose standard
         deviation is this many standard deviations of each feature (of the
         training data; in data units with ``standardize=False``); 0 adds
-        nothing. It loosens samples that sit too
-        close to each other (k-NN precision above recall), the way a kernel
-        density estimate smooths its rows; the samples' variances grow by a
-        factor ``1 + noise_scale ** 2``. ``transform`` and
-        ``inverse_transform`` never add noise. ``"auto"``: 0.2 with
+        nothing. It loosens samples that sit too close to each other (k-NN
+        precision above recall), the way a kernel density estimate smooths
+        its rows; it adds ``noise_scale ** 2`` times each feature's variance
+        to the samples' (with the recalibration, whose samples have the
+        data's variances, a factor ``1 + noise_scale ** 2``). ``transform``
+        and ``inverse_transform`` never add noise. ``"auto"``: 0.2 with
         ``labeling="assignment"``, more than 2 features and at least 2,000
-        training rows (it lowered the classifier two-sample accuracy of
-        4,000 MNIST latents of dimension 16 and 32 and the FD of dimension
-        5), else 0 (on tables of 124 to 1,257 rows it made samples easier to
-        tell from real rows), see :doc:`/benchmarks`; 0 with an explicit
-        ``residual_noise > 0``, which sets the term instead. The resolved
-        value is ``noise_scale_``, per feature.
+        training rows, counted per fitted sampler (the pieces of a
+        :class:`GTNMixture` count their own): it lowered the classifier
+        two-sample accuracy of 4,000 MNIST latents of dimension 16 and 32
+        and the FD of dimension 5; else 0: on tables of 124 to 1,257 rows it
+        made samples easier to tell from real rows (:doc:`/benchmarks`).
+        0 with an explicit ``residual_noise > 0``, which sets the term
+        instead. The resolved value is ``noise_scale_``, per feature.
     recalibrate : bool or "auto", default="auto"
         After training, move the mean and covariance of the samples onto
         those of the training data: the optimal transport map between the
@@ -791,6 +796,10 @@ class GTNSampler(
     # -------------------------------------------------------------- inference
     def sample(self, n_samples=1, random_state=None):
         """Generate samples: ``h_hat(y)`` for fresh draws ``y ~ N(0, I)``.
+
+        With a noise term (``noise_scale_`` not ``None``: ``noise_scale`` or
+        ``residual_noise``) each sample also gets independent Gaussian noise
+        of that standard deviation per feature.
 
         Parameters
         ----------

@@ -1,5 +1,6 @@
 """Training budget, width, schedule, checkpoint selection and residual noise."""
 
+import copy
 import math
 import pickle
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_gtn import GTNSampler
+from sklearn_gtn import GTNSampler, load, save
 from sklearn_gtn._training import (
     MEMORISATION_FLOOR,
     Relabel,
@@ -235,6 +236,9 @@ def test_noise_scale_resolves_by_rows_and_dimension():
     fast.update(device="cpu", random_state=0)
     np.testing.assert_array_equal(GTNSampler(**fast).fit(X).noise_scale_, [0.2] * 3)
     assert GTNSampler(**fast).fit(X[:1999]).noise_scale_ is None
+    # the rows counted are the training rows, after the held-out ones
+    held = GTNSampler(validation_fraction=0.1, **fast).fit(X)
+    assert held.noise_scale_ is None
     assert GTNSampler(**fast).fit(X[:, :2]).noise_scale_ is None
     paper = GTNSampler(labeling="algorithm1", **fast).fit(X)
     assert paper.noise_scale_ is None
@@ -245,7 +249,7 @@ def test_noise_scale_resolves_by_rows_and_dimension():
     assert not np.allclose(residual.noise_scale_, 0.2)
 
 
-def test_noise_scale_adds_elementwise_noise_of_that_spread():
+def test_noise_scale_adds_elementwise_noise_of_that_spread(tmp_path):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 3)) * [1.0, 10.0, 0.1] + 3.0
     fast = dict(hidden_layer_sizes=(8,), max_epochs=2, device="cpu", random_state=0)
@@ -261,9 +265,21 @@ def test_noise_scale_adds_elementwise_noise_of_that_spread():
     np.testing.assert_allclose(diff.mean(axis=0) / X.std(axis=0), 0.0, atol=0.02)
     # the columns' noise is independent
     assert np.abs(np.corrcoef(diff, rowvar=False)[np.triu_indices(3, 1)]).max() < 0.05
-    # transform and inverse_transform add none
+    # transform and inverse_transform add none: the same without the term
+    quiet = copy.deepcopy(gtn)
+    quiet.noise_scale_ = None
     Z = gtn.transform(X[:5])
-    np.testing.assert_array_equal(gtn.inverse_transform(Z), gtn.inverse_transform(Z))
+    np.testing.assert_array_equal(Z, quiet.transform(X[:5]))
+    np.testing.assert_array_equal(gtn.inverse_transform(Z), quiet.inverse_transform(Z))
+    assert not np.array_equal(
+        gtn.sample(5, random_state=0), quiet.sample(5, random_state=0)
+    )
+    # the term survives saving and loading
+    path = tmp_path / "noisy.gtn"
+    save(gtn, path)
+    np.testing.assert_array_equal(
+        load(path).sample(5, random_state=0), gtn.sample(5, random_state=0)
+    )
 
 
 @pytest.mark.parametrize(
