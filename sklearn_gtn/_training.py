@@ -49,7 +49,7 @@ import torch
 from skorch.callbacks import Callback, LRScheduler
 
 from ._runtime import run_chunked
-from ._utils import check_positive_int, is_auto
+from ._utils import check_nonnegative_real, check_positive_int, is_auto
 from .assignment import assignment_pairs
 from .metrics import energy_distance, memorisation_ratio
 
@@ -204,21 +204,13 @@ def check_training_params(estimator):
     noise = estimator.residual_noise
     if is_auto(noise, name="residual_noise", expected="a float >= 0"):
         noise = auto["residual_noise"]
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
-        raise TypeError(f"residual_noise must be a real number, got {noise!r}.")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"residual_noise must be finite and >= 0, got {noise!r}.")
-    out["residual_noise"] = float(noise)
+    out["residual_noise"] = check_nonnegative_real(noise, name="residual_noise")
     scale = estimator.noise_scale
     if is_auto(scale, name="noise_scale", expected="a float >= 0"):
         # an explicit residual noise replaces the automatic term
         scale = 0.0 if out["residual_noise"] > 0 else auto["noise_scale"]
     else:
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-            raise TypeError(f"noise_scale must be a real number, got {scale!r}.")
-        if not (math.isfinite(scale) and scale >= 0):
-            raise ValueError(f"noise_scale must be finite and >= 0, got {scale!r}.")
-        scale = float(scale)
+        scale = check_nonnegative_real(scale, name="noise_scale")
         if scale > 0 and out["residual_noise"] > 0:
             raise ValueError(
                 f"noise_scale={estimator.noise_scale!r} and residual_noise="

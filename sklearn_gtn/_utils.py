@@ -14,6 +14,7 @@ import torch
 __all__ = [
     "resolve_device",
     "as_float64_tensor",
+    "check_nonnegative_real",
     "check_positive_int",
     "is_auto",
     "float32_matmul_highest",
@@ -131,6 +132,15 @@ def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}.")
     return int(value)
+
+
+def check_nonnegative_real(value, *, name: str) -> float:
+    """Return ``value`` as float if it is a finite real number >= 0, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}.")
+    return float(value)
 
 
 def standardization(X):

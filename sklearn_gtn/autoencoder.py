@@ -26,7 +26,7 @@ from ._base import TorchEstimator, check_float32_range
 from ._fitting import restore_on_failure
 from ._modules import ConvAutoencoderModule
 from ._registry import register
-from ._utils import check_positive_int, named_input_errors
+from ._utils import check_nonnegative_real, check_positive_int, named_input_errors
 
 __all__ = ["ConvAutoencoder"]
 
@@ -193,11 +193,7 @@ class ConvAutoencoder(
         device = self._check_torch_params()
         check_positive_int(self.latent_dim, name="latent_dim")
         check_positive_int(self.patience, name="patience")
-        value = self.weight_decay
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"weight_decay must be a real number, got {value!r}.")
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"weight_decay must be finite and >= 0, got {value!r}.")
+        check_nonnegative_real(self.weight_decay, name="weight_decay")
         vf = self.validation_fraction
         if vf is not None:
             if isinstance(vf, bool) or not isinstance(vf, numbers.Real):
