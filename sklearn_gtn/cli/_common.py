@@ -61,24 +61,24 @@ def seed(text):
     return value
 
 
-def positive_float(text):
+def _finite_float(text, *, zero_ok):
+    """A finite number above 0 (or at least 0 when ``zero_ok``)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    if not (np.isfinite(value) and (value > 0 or (zero_ok and value == 0))):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text}")
     return value
+
+
+def positive_float(text):
+    return _finite_float(text, zero_ok=False)
 
 
 def nonnegative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value >= 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
+    return _finite_float(text, zero_ok=True)
 
 
 def int_tuple(text):
