@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ._precision import check_precision, inference_precision
-from ._utils import torch_threads_exactly
+from ._utils import cpu_threads, torch_threads_exactly
 
 __all__ = [
     "check_output_size",
@@ -123,23 +123,6 @@ _SERIAL_STEP_WORK = 1 << 22
 # products that lose more to synchronisation than they gain from a second
 # thread (docs/benchmarks.rst, "Sampling, fitting").
 _SERIAL_INFERENCE_WIDTH = 256
-
-
-def cpu_threads():
-    """Intra-op threads a large CPU training step uses: the machine's policy.
-
-    ``OMP_NUM_THREADS`` when set, else the CPUs this process may run on. It
-    never reads ``torch.get_num_threads()``: a fit must not change with the
-    caller's thread setting (kernels split over other thread counts round
-    differently).
-    """
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def training_threads(device, work):

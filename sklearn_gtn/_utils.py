@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
 import re
 import warnings
 
@@ -20,6 +21,7 @@ __all__ = [
     "float32_matmul_highest",
     "torch_threads",
     "torch_threads_exactly",
+    "cpu_threads",
     "power_of_two_for",
     "named_input_errors",
 ]
@@ -275,3 +277,21 @@ def named_input_errors(name: str):
         ):
             raise
         raise type(exc)(f"{name}: {message}") from exc
+
+
+def cpu_threads():
+    """Threads a large CPU training step (and the assignment labeling's
+    exact solves) use: the machine's policy.
+
+    ``OMP_NUM_THREADS`` when set, else the CPUs this process may run on. It
+    never reads ``torch.get_num_threads()``: a fit must not change with the
+    caller's thread setting (kernels split over other thread counts round
+    differently).
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -30,12 +30,18 @@ from __future__ import annotations
 
 import numbers
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.utils import check_random_state
 
-from ._utils import as_float64_tensor, check_positive_int, power_of_two_for
+from ._utils import (
+    as_float64_tensor,
+    check_positive_int,
+    cpu_threads,
+    power_of_two_for,
+)
 
 __all__ = ["assignment_pairs", "assignment_cost"]
 
@@ -110,6 +116,11 @@ def assignment_pairs(
     every cost by the same factor, so the pairs are those of the data, and
     values beyond ``1e154`` no longer overflow the squared distances (which
     made SciPy refuse the cost matrix as infeasible).
+
+    The exact solves of ``"minibatch"`` and ``"cells"`` are independent and
+    run on several threads (``OMP_NUM_THREADS`` when set, else the CPUs the
+    process may use). Each depends on its own batch or cell alone, so the
+    pairs are the same on any number of threads.
 
     Examples
     --------
@@ -197,17 +208,53 @@ def _progress(total, verbose):
     )
 
 
-def _solve(X, Y, bar=None):
-    """Exact rectangular assignment of all rows of ``Y`` to rows of ``X``."""
+def _cost(X, Y):
+    """Squared distances of the rows of ``Y`` to the rows of ``X``."""
     cost = (Y * Y).sum(axis=1)[:, None] + (X * X).sum(axis=1)[None, :] - 2.0 * Y @ X.T
     if not np.isfinite(cost).all():  # cannot happen on scaled finite data
         raise ValueError("the squared distances of X and Y are not finite.")
+    return cost
+
+
+def _assign(cost):
+    """``match`` of the exact assignment of ``cost``'s rows to its columns."""
     rows, cols = linear_sum_assignment(cost)
-    if bar is not None:
-        bar.update(1)
-    match = np.empty(len(Y), dtype=np.int64)
+    match = np.empty(cost.shape[0], dtype=np.int64)
     match[rows] = cols
     return match
+
+
+def _solve(X, Y, bar=None):
+    """Exact rectangular assignment of all rows of ``Y`` to rows of ``X``."""
+    match = _assign(_cost(X, Y))
+    if bar is not None:
+        bar.update(1)
+    return match
+
+
+def _solve_all(X, Y, parts, bar=None):
+    """:func:`_solve` of ``X[xi]`` and ``Y[yi]`` for each ``(yi, xi)`` of
+    ``parts``, in order.
+
+    The solves are independent: SciPy's solver (which releases the GIL) runs
+    on up to :func:`~sklearn_gtn._utils.cpu_threads` threads, fed by cost
+    matrices computed here, a few at a time (BLAS products from several
+    threads at once run no faster). Each result depends on its part alone,
+    never on the thread count.
+    """
+    workers = min(cpu_threads(), len(parts))
+    if workers <= 1:
+        return [_solve(X[xi], Y[yi], bar) for yi, xi in parts]
+    out = []
+    with ThreadPoolExecutor(workers) as pool:
+        for start in range(0, len(parts), 2 * workers):
+            chunk = parts[start : start + 2 * workers]
+            costs = [_cost(X[xi], Y[yi]) for yi, xi in chunk]
+            for match in pool.map(_assign, costs):
+                out.append(match)
+                if bar is not None:
+                    bar.update(1)
+    return out
 
 
 def _minibatch(X, Y, batch_size, rng, bar=None):
@@ -216,9 +263,10 @@ def _minibatch(X, Y, batch_size, rng, bar=None):
     n_batches = max(1, -(-n_y // batch_size))
     y_parts = np.array_split(rng.permutation(n_y), n_batches)
     x_parts = np.array_split(rng.permutation(n_x), n_batches)
+    parts = list(zip(y_parts, x_parts, strict=True))
     match = np.empty(n_y, dtype=np.int64)
-    for yi, xi in zip(y_parts, x_parts, strict=True):
-        match[yi] = xi[_solve(X[xi], Y[yi], bar)]
+    for (yi, xi), part in zip(parts, _solve_all(X, Y, parts, bar), strict=True):
+        match[yi] = xi[part]
     return match
 
 
@@ -227,22 +275,26 @@ def _cells_sweep(X, Y, match, batch_size, rng, bar=None):
     n = len(Y)
     n_cells = max(1, round(n / batch_size))
     mid = 0.5 * (Y + X[match])
-    out = match.copy()
+    # the cells first (the bisection alone draws from ``rng``), then their
+    # independent solves
+    cells = []
     stack = [(np.arange(n), n_cells)]
     while stack:
-        idx, cells = stack.pop()
-        if cells == 1:
-            xi = match[idx]
-            new = xi[_solve(X[xi], Y[idx], bar)]
-            # keep the old pairs of a cell unless the new ones are cheaper
-            # (equal-cost optima may differ; either keeps the pairing valid)
-            if ((Y[idx] - X[new]) ** 2).sum() <= ((Y[idx] - X[xi]) ** 2).sum():
-                out[idx] = new
+        idx, count = stack.pop()
+        if count == 1:
+            cells.append((idx, match[idx]))
             continue
         direction = rng.standard_normal(X.shape[1])
         order = idx[np.argsort(mid[idx] @ direction, kind="stable")]
-        left_cells = cells // 2
-        cut = round(len(idx) * left_cells / cells)
+        left_cells = count // 2
+        cut = round(len(idx) * left_cells / count)
         stack.append((order[:cut], left_cells))
-        stack.append((order[cut:], cells - left_cells))
+        stack.append((order[cut:], count - left_cells))
+    out = match.copy()
+    for (idx, xi), part in zip(cells, _solve_all(X, Y, cells, bar), strict=True):
+        new = xi[part]
+        # keep the old pairs of a cell unless the new ones are cheaper
+        # (equal-cost optima may differ; either keeps the pairing valid)
+        if ((Y[idx] - X[new]) ** 2).sum() <= ((Y[idx] - X[xi]) ** 2).sum():
+            out[idx] = new
     return out

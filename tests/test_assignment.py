@@ -172,3 +172,68 @@ def test_verbose_shows_progress_over_the_solves(method, solves, capsys):
 def test_bad_verbose_is_refused():
     with pytest.raises(TypeError, match="verbose must be a bool"):
         assignment_pairs(np.ones((3, 2)), np.ones((3, 2)), verbose="yes")
+
+
+def _reference_cells(X, Y, batch_size, n_sweeps, seed):
+    """The cells method written serially: each cell solved as the bisection
+    reaches it (the pairs may be solved in any order and on any thread)."""
+    from scipy.optimize import linear_sum_assignment
+
+    def solve(Xc, Yc):  # the package's formula: the same bits, hence ties
+        sq = (Yc * Yc).sum(axis=1)[:, None] + (Xc * Xc).sum(axis=1)[None, :]
+        cost = sq - 2.0 * Yc @ Xc.T
+        rows, cols = linear_sum_assignment(cost)
+        return cols[np.argsort(rows)]
+
+    rng = np.random.RandomState(seed)
+    n = len(Y)
+    n_batches = max(1, -(-n // batch_size))
+    y_parts = np.array_split(rng.permutation(n), n_batches)
+    x_parts = np.array_split(rng.permutation(len(X)), n_batches)
+    match = np.empty(n, dtype=np.int64)
+    for yi, xi in zip(y_parts, x_parts, strict=True):
+        match[yi] = xi[solve(X[xi], Y[yi])]
+    for _ in range(n_sweeps):
+        mid = 0.5 * (Y + X[match])
+        out = match.copy()
+        stack = [(np.arange(n), max(1, round(n / batch_size)))]
+        while stack:
+            idx, cells = stack.pop()
+            if cells == 1:
+                xi = match[idx]
+                new = xi[solve(X[xi], Y[idx])]
+                if ((Y[idx] - X[new]) ** 2).sum() <= ((Y[idx] - X[xi]) ** 2).sum():
+                    out[idx] = new
+                continue
+            direction = rng.standard_normal(X.shape[1])
+            order = idx[np.argsort(mid[idx] @ direction, kind="stable")]
+            cut = round(len(idx) * (cells // 2) / cells)
+            stack.append((order[:cut], cells // 2))
+            stack.append((order[cut:], cells - cells // 2))
+        match = out
+    return match
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_cells_on_threads_match_the_serial_reference(monkeypatch, threads):
+    # the solves of a sweep run on cpu_threads() threads: same pairs
+    monkeypatch.setattr("sklearn_gtn.assignment.cpu_threads", lambda: threads)
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((900, 3))
+    Y = X[rng.permutation(900)[:850]] + 0.3 * rng.standard_normal((850, 3))
+    got = assignment_pairs(X, Y, method="cells", batch_size=60, random_state=5)
+    np.testing.assert_array_equal(got, _reference_cells(X, Y, 60, 4, seed=5))
+    mini = assignment_pairs(
+        X, Y, method="minibatch", batch_size=60, n_sweeps=0, random_state=5
+    )
+    np.testing.assert_array_equal(mini, _reference_cells(X, Y, 60, 0, seed=5))
+
+
+def test_progress_counts_every_solve_on_threads(monkeypatch, capsys):
+    monkeypatch.setattr("sklearn_gtn.assignment.cpu_threads", lambda: 3)
+    rng = np.random.RandomState(0)
+    X, Y = rng.standard_normal((256, 2)), rng.standard_normal((256, 2))
+    assignment_pairs(
+        X, Y, method="cells", batch_size=32, n_sweeps=2, random_state=0, verbose=True
+    )
+    assert "24/24" in capsys.readouterr().err  # 8 batches + 2 sweeps of 8 cells
