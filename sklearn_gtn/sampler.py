@@ -98,8 +98,9 @@ class GTNSampler(
         ``labeling="algorithm1"`` the paper's network for MNIST latents (6
         layers of 50); with ``"assignment"`` the same up to 2 features (a
         small network samples fast), else 6 layers of ``32 * n_features``
-        units, at least 64 and at most 256 (wider and deeper networks fix
-        the under-dispersed samples of higher dimensions, see
+        units, at least 64 and at most 256, and past 16 features with at
+        least 2,000 training rows 9 layers of 192 (wider and deeper
+        networks fix the under-dispersed samples of higher dimensions, see
         :doc:`/benchmarks`, "Sample quality"). The resolved value is
         ``hidden_layer_sizes_``.
     negative_slope : float, default=0.5
@@ -132,10 +133,11 @@ class GTNSampler(
         updates, not 60) and at most 20,000
         (a million rows do not pay for 60 passes); small data are repeated
         so that an epoch holds at least 16 batches; the inverse network,
-        trained on the final pairs, gets half the epochs. An int counts passes,
-        so with ``batch_size="auto"`` (256 rows when ``n_features > 2``) it
-        means half as many updates as with 128. The resolved values
-        are ``max_epochs_``, ``max_updates_`` and ``inverse_max_epochs_``.
+        trained on the final pairs, gets a quarter of the epochs. An int
+        counts passes, so with ``batch_size="auto"`` (256 rows when
+        ``n_features > 2``) it means half as many updates as with 128. The
+        resolved values are ``max_epochs_``, ``max_updates_`` and
+        ``inverse_max_epochs_``.
     patience : int, None or "auto", default="auto"
         Stop after this many epochs without improvement of the validation MSE
         and restore the weights of the best epoch; ``None`` trains
@@ -317,9 +319,9 @@ class GTNSampler(
     max_updates_ : int
         Optimizer updates of the training budget (``max_epochs_`` epochs).
     inverse_max_epochs_ : int
-        Epochs of the inverse network's budget: half of ``max_epochs_`` under
-        the assignment labeling's automatic budget (``max_epochs="auto"``),
-        else ``max_epochs_``.
+        Epochs of the inverse network's budget: a quarter of
+        ``max_epochs_`` under the assignment labeling's automatic budget
+        (``max_epochs="auto"``), else ``max_epochs_``.
     lr_, lr_schedule_, selection_, residual_noise_, recalibrate_, n_relabelings_
         The resolved values of these parameters.
     noise_scale_ : ndarray of shape (n_features_in_,) or None
@@ -636,7 +638,7 @@ class GTNSampler(
         ``batch_size_``, ``max_epochs_``, ``max_updates_``, ``lr_``, ...);
         return the hidden sizes, how many times the training rows are
         repeated per epoch and the resolved ``noise_scale``."""
-        sizes = _training.resolve_hidden_layer_sizes(sizes, n_features)
+        sizes = _training.resolve_hidden_layer_sizes(sizes, n_features, n_train)
         n_batch_norm_layers(self.batch_norm_, len(sizes))
         self.hidden_layer_sizes_ = sizes
         self.batch_size_ = _training.resolve_by_dimension(

@@ -79,6 +79,39 @@ def test_width_grows_with_dimension_and_stays_small_in_2d():
     assert resolve_hidden_layer_sizes((5, 6), 30) == (5, 6)
 
 
+@pytest.mark.parametrize(
+    "n_features, n_train, depth",
+    [
+        (16, 100_000, 6),  # d = 16: ten layers raised its C2ST
+        (17, 2000, 9),
+        (32, 4000, 9),  # MNIST codes of d = 32
+        (64, 1999, 6),  # too few rows: small tables copy rows sooner
+        (30, 398, 6),  # breast cancer's training rows
+        (200, 50_000, 9),
+    ],
+)
+def test_depth_past_16_features_needs_2000_rows(n_features, n_train, depth):
+    sizes = resolve_hidden_layer_sizes("by_dimension", n_features, n_train)
+    assert len(sizes) == depth
+    # the deep network is narrower, the shallow one as wide as before
+    width = 192 if depth == 9 else min(256, 32 * n_features)
+    assert set(sizes) == {width}
+    assert resolve_hidden_layer_sizes((7,), n_features, n_train) == (7,)
+
+
+def test_fit_resolves_depth_on_the_training_rows():
+    # 2,000 rows, 10% held out for selection: 1,800 train, 6 layers; the
+    # same rows without holding out: 9 layers
+    X = np.random.RandomState(0).normal(size=(2000, 17))
+    kw = dict(max_epochs=1, fit_inverse=False, n_relabelings=0, device="cpu")
+    held = GTNSampler(selection="energy", validation_fraction=0.1, **kw).fit(X)
+    assert held.hidden_layer_sizes_ == (256,) * 6
+    full = GTNSampler(selection=None, **kw).fit(X)
+    assert full.hidden_layer_sizes_ == (192,) * 9
+    linear = [m for m in full.net_.module_.layers if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in linear] == [192] * 9 + [17]
+
+
 def test_checkpoints_end_at_the_last_epoch():
     for n in (1, 2, 7, 100, 4000):
         points = checkpoint_epochs(n)
